@@ -27,6 +27,7 @@ public sealed class RuntimeTests
         Assert.True(env.CpuThreads >= 1);
         Assert.True(env.TorchThreads >= 1);
         Assert.Equal("float32", env.DefaultDtype);
+        Assert.True(env.TensorSelfTestPassed);
     }
 
     [Fact]

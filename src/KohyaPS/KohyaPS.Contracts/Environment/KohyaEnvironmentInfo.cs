@@ -17,4 +17,7 @@ public sealed class KohyaEnvironmentInfo
     public string DefaultDtype { get; init; } = "float32";
     public string Backend { get; init; } = "Cpu";
     public string EnginePath { get; init; } = "";
+
+    /// <summary>Whether a small matrix product computed by libtorch gave the right answer.</summary>
+    public bool TensorSelfTestPassed { get; init; }
 }

@@ -34,7 +34,17 @@ public static class EnvironmentProbe
             DefaultDtype = torch.get_default_dtype().ToString().ToLowerInvariant(),
             Backend = cuda ? "Cuda" : "Cpu",
             EnginePath = TorchRuntime.EngineDirectory,
+            TensorSelfTestPassed = SelfTest(),
         };
+    }
+
+    /// <summary>[[1,2],[3,4]] @ [[1,0],[0,1]] summed is 10: proves the native kernels run.</summary>
+    private static bool SelfTest()
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = torch.tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2);
+        var product = torch.matmul(a, torch.eye(2));
+        return product.sum().item<float>() == 10f;
     }
 
     internal static string InformationalVersion(Assembly assembly)
