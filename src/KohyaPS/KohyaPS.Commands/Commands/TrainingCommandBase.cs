@@ -1,0 +1,78 @@
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using KohyaPS.Commands.Common;
+using KohyaPS.Contracts;
+using KohyaPS.Engine.Hyperparameters;
+using KohyaPS.Engine.Training;
+
+namespace KohyaPS.Commands.Commands;
+
+/// <summary>The parameters Invoke- and Start-KohyaTraining share, and their translation to a request.</summary>
+public abstract class TrainingCommandBase : KohyaAsyncCmdlet
+{
+    protected const string ConfigSet = "Config";
+    protected const string ObjectSet = "Object";
+
+    /// <summary>A hyperparameter YAML file.</summary>
+    [Parameter(ParameterSetName = ConfigSet)]
+    public string? ConfigPath { get; set; }
+
+    /// <summary>A hyperparameter set object.</summary>
+    [Parameter(ParameterSetName = ObjectSet, ValueFromPipeline = true)]
+    public KohyaHyperparameterSet? HyperparameterSet { get; set; }
+
+    /// <summary>A DreamBooth folder or kohya dataset TOML.</summary>
+    [Parameter]
+    public string? DatasetPath { get; set; }
+
+    /// <summary>The run folder.</summary>
+    [Parameter(Mandatory = true)]
+    public string OutputPath { get; set; } = "";
+
+    /// <summary>Cumulative optimizer steps to reach.</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? MaxSteps { get; set; }
+
+    /// <summary>Checkpoint cadence in optimizer steps.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? SaveEveryNSteps { get; set; }
+
+    /// <summary>Model size preset override.</summary>
+    [Parameter]
+    [ValidateSet("tiny", "small", "sd15", IgnoreCase = true)]
+    public string? Preset { get; set; }
+
+    /// <summary>Seed override.</summary>
+    [Parameter]
+    public long? Seed { get; set; }
+
+    /// <summary>Use (and create if needed) the embedded demo dataset.</summary>
+    [Parameter]
+    public SwitchParameter Demo { get; set; }
+
+    /// <summary>Builds the engine request from the bound parameters.</summary>
+    protected TrainingRequest BuildRequest()
+    {
+        var set = ConfigPath is not null ? LoadConfig(ResolveFileSystemPath(ConfigPath)) : (HyperparameterSet?.Clone() ?? new KohyaHyperparameterSet());
+        if (MaxSteps is { } steps) set.Training.MaxSteps = steps;
+        if (SaveEveryNSteps is { } every) set.Saving.SaveEveryNSteps = every;
+        if (Preset is not null) set.Model.Preset = Preset.ToLowerInvariant();
+        if (Seed is { } seed) set.Training.Seed = seed;
+        if (DatasetPath is null && !Demo)
+            ThrowTerminatingError(ErrorRecordFactory.Create("DatasetNotSpecified", ErrorCategory.InvalidArgument,
+                "No dataset: give -DatasetPath (a DreamBooth folder or dataset TOML) or -Demo.", null,
+                "Use -Demo to train on the embedded synthetic dataset."));
+        return new TrainingRequest
+        {
+            Hyperparameters = set,
+            DatasetPath = DatasetPath is null ? null : ResolveFileSystemPath(DatasetPath),
+            OutputPath = ResolveFileSystemPath(OutputPath),
+            Demo = Demo,
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static KohyaHyperparameterSet LoadConfig(string path) => HyperparameterYaml.Load(path);
+}
