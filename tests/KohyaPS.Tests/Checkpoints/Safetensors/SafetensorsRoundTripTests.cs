@@ -91,7 +91,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
             Assert.Equal(0, e.Begin % (e.Dtype.GetBitSize() / 8));
 
         var seen = new List<string>();
-        foreach (var (name, tensor) in file.ReadAll())
+        foreach (var (name, tensor) in file.ReadAll(torch.CPU))
         {
             using (tensor)
             {
