@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KohyaPS.Engine.Checkpoints.Safetensors;
+
+/// <summary>What <see cref="SafetensorsWriter"/> wrote.</summary>
+/// <param name="HeaderLength">N, the JSON header length including its space padding (a multiple of 8).</param>
+/// <param name="DataLength">Bytes of tensor data after the header.</param>
+/// <param name="DataSha256">Lower-case hex SHA-256 of the bytes after the header: kohya's <c>sshs_model_hash</c>.</param>
+public sealed record SafetensorsWriteResult(long HeaderLength, long DataLength, string DataSha256)
+{
+    public long FileLength => SafetensorsHeader.LengthPrefixSize + HeaderLength + DataLength;
+}
+
+/// <summary>
+/// Writes safetensors files tensor by tensor: one contiguous CPU copy of one tensor at a time, never a buffer of
+/// the whole file. Header keys are in ordinal order (metadata first, as <c>__metadata__</c>); the data is laid
+/// out by decreasing element size, then name, so that every tensor starts aligned to its element size (the
+/// header is space-padded to a multiple of 8, as the reference implementation does). The SHA-256 of the data is
+/// computed while streaming.
+/// </summary>
+public static class SafetensorsWriter
+{
+    /// <summary>The kohya / sd-webui metadata key holding the SHA-256 of the bytes after the header.</summary>
+    public const string ModelHashMetadataKey = "sshs_model_hash";
+
+    private const int HashHexLength = 64;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Writes a file (created or overwritten) and flushes it to the device with <c>Flush(true)</c>. Write to a
+    /// temporary name and rename it into place yourself.
+    /// </summary>
+    /// <param name="embedModelHash">
+    /// Also store the data SHA-256 under <see cref="ModelHashMetadataKey"/> (replacing any value given): a
+    /// placeholder is written in the header and patched in place after the data, so it stays one pass.
+    /// </param>
+    public static SafetensorsWriteResult Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var plan = Plan.Create(tensors, metadata, embedModelHash);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 0,
+            PreallocationSize = plan.FileLength,
+        };
+        using var stream = new FileStream(path, options);
+        var result = WriteCore(stream, plan, TensorByteChunks.DefaultChunkBytes);
+        stream.Flush(flushToDisk: true);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes to a stream from its current position. A <see cref="FileStream"/> is flushed to the device at the
+    /// end; other streams get <see cref="Stream.Flush()"/>. <paramref name="embedModelHash"/> needs a seekable stream.
+    /// </summary>
+    public static SafetensorsWriteResult Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false) =>
+        Write(stream, tensors, metadata, embedModelHash, TensorByteChunks.DefaultChunkBytes);
+
+    internal static SafetensorsWriteResult Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash, long chunkBytes)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite)
+            throw new ArgumentException("The stream must be writable.", nameof(stream));
+        if (embedModelHash && !stream.CanSeek)
+            throw new ArgumentException("Embedding the model hash patches the header after the data: the stream must be seekable.", nameof(stream));
+        var plan = Plan.Create(tensors, metadata, embedModelHash);
+        var result = WriteCore(stream, plan, chunkBytes);
+        if (stream is FileStream fs)
+            fs.Flush(flushToDisk: true);
+        else
+            stream.Flush();
+        return result;
+    }
+
+    private static SafetensorsWriteResult WriteCore(Stream stream, Plan plan, long chunkBytes)
+    {
+        long start = plan.HashOffset >= 0 ? stream.Position : 0;
+        Span<byte> prefix = stackalloc byte[SafetensorsHeader.LengthPrefixSize];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)plan.Header.Length);
+        stream.Write(prefix);
+        stream.Write(plan.Header);
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var item in plan.Items)
+        {
+            long written = WriteTensorData(stream, hash, item.Tensor, chunkBytes);
+            if (written != item.ByteLength)
+                throw new InvalidOperationException($"Tensor '{item.Name}' changed size while being written ({written} bytes, {item.ByteLength} planned).");
+        }
+        string hex = Convert.ToHexStringLower(hash.GetHashAndReset());
+
+        if (plan.HashOffset >= 0)
+        {
+            long end = stream.Position;
+            stream.Position = start + SafetensorsHeader.LengthPrefixSize + plan.HashOffset;
+            stream.Write(Encoding.ASCII.GetBytes(hex));
+            stream.Position = end;
+        }
+        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, hex);
+    }
+
+    private static long WriteTensorData(Stream stream, IncrementalHash hash, Tensor tensor, long chunkBytes)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var t = tensor.detach();
+        if (t.device_type != DeviceType.CPU)
+            t = t.cpu();
+        if (!t.is_contiguous())
+            t = t.contiguous();
+        return TensorByteChunks.ForEach(t, chunkBytes, chunk =>
+        {
+            hash.AppendData(chunk);
+            stream.Write(chunk);
+        });
+    }
+
+    private sealed record Item(string Name, Tensor Tensor, SafetensorsDtype Dtype, long[] Shape, long ByteLength, int ElementSize)
+    {
+        public long Begin { get; set; }
+    }
+
+    private sealed class Plan
+    {
+        private Plan(byte[] header, List<Item> items, long dataLength, int hashOffset)
+        {
+            Header = header;
+            Items = items;
+            DataLength = dataLength;
+            HashOffset = hashOffset;
+        }
+
+        public byte[] Header { get; }
+
+        /// <summary>Items in data order.</summary>
+        public List<Item> Items { get; }
+
+        public long DataLength { get; }
+
+        /// <summary>Offset of the hash hex digits inside the header, or -1.</summary>
+        public int HashOffset { get; }
+
+        public long FileLength => SafetensorsHeader.LengthPrefixSize + Header.Length + DataLength;
+
+        public static Plan Create(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata, bool embedHash)
+        {
+            ArgumentNullException.ThrowIfNull(tensors);
+            var items = new List<Item>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (name, tensor) in tensors)
+            {
+                if (name is null)
+                    throw new ArgumentException("A tensor name is null.", nameof(tensors));
+                if (name == SafetensorsHeader.MetadataKey)
+                    throw new ArgumentException($"'{SafetensorsHeader.MetadataKey}' is reserved and cannot name a tensor.", nameof(tensors));
+                CheckUtf16(name, "Tensor name", nameof(tensors));
+                if (!names.Add(name))
+                    throw new ArgumentException($"Tensor '{name}' is given twice.", nameof(tensors));
+                if (tensor is null)
+                    throw new ArgumentException($"Tensor '{name}' is null.", nameof(tensors));
+                var scalar = tensor.dtype;
+                if (!SafetensorsDtypes.TryFromScalarType(scalar, out var dtype))
+                    throw new KohyaException("SafetensorsUnsupportedDtype", KohyaErrorKind.InvalidArgument,
+                        $"Tensor '{name}' has element type {scalar}, which safetensors cannot store.", target: name);
+                long[] shape = tensor.shape;
+                int elementSize = dtype.Value.GetBitSize() / 8;
+                items.Add(new Item(name, tensor, dtype.Value, shape, tensor.numel() * elementSize, elementSize));
+            }
+
+            // Data order: decreasing element size, then name, so every tensor starts aligned to its element size.
+            items.Sort(static (a, b) => a.ElementSize != b.ElementSize ? b.ElementSize.CompareTo(a.ElementSize) : string.CompareOrdinal(a.Name, b.Name));
+            long offset = 0;
+            foreach (var item in items)
+            {
+                item.Begin = offset;
+                offset += item.ByteLength;
+            }
+
+            var (header, hashOffset) = BuildHeader(items, metadata, embedHash);
+            return new Plan(header, items, offset, hashOffset);
+        }
+
+        private static (byte[] Header, int HashOffset) BuildHeader(List<Item> items, IReadOnlyDictionary<string, string>? metadata, bool embedHash)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            int hashOffset = -1;
+            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                json.WriteStartObject();
+                if (metadata is not null || embedHash)
+                {
+                    var keys = new List<string>();
+                    if (metadata is not null)
+                    {
+                        foreach (var (key, value) in metadata)
+                        {
+                            if (key is null || value is null)
+                                throw new ArgumentException("Metadata keys and values must not be null.", nameof(metadata));
+                            CheckUtf16(key, "Metadata key", nameof(metadata));
+                            CheckUtf16(value, $"Metadata value of '{key}'", nameof(metadata));
+                            keys.Add(key);
+                        }
+                    }
+                    if (embedHash && !keys.Contains(ModelHashMetadataKey))
+                        keys.Add(ModelHashMetadataKey);
+                    keys.Sort(StringComparer.Ordinal);
+
+                    json.WriteStartObject(SafetensorsHeader.MetadataKey);
+                    foreach (string key in keys)
+                    {
+                        if (embedHash && key == ModelHashMetadataKey)
+                        {
+                            json.WritePropertyName(key);
+                            json.Flush();
+                            hashOffset = checked((int)json.BytesCommitted) + 1; // past the opening quote
+                            json.WriteStringValue(new string('0', HashHexLength));
+                        }
+                        else
+                        {
+                            json.WriteString(key, metadata![key]);
+                        }
+                    }
+                    json.WriteEndObject();
+                }
+
+                foreach (var item in items.OrderBy(i => i.Name, StringComparer.Ordinal))
+                {
+                    json.WriteStartObject(item.Name);
+                    json.WriteString("dtype", item.Dtype.GetName());
+                    json.WriteStartArray("shape");
+                    foreach (long d in item.Shape)
+                        json.WriteNumberValue(d);
+                    json.WriteEndArray();
+                    json.WriteStartArray("data_offsets");
+                    json.WriteNumberValue(item.Begin);
+                    json.WriteNumberValue(item.Begin + item.ByteLength);
+                    json.WriteEndArray();
+                    json.WriteEndObject();
+                }
+                json.WriteEndObject();
+            }
+
+            int length = buffer.WrittenCount;
+            int padded = (length + 7) / 8 * 8;
+            if (padded > SafetensorsHeader.MaxHeaderLength)
+                throw new KohyaException("SafetensorsHeaderTooLarge", KohyaErrorKind.InvalidArgument,
+                    $"The header would be {padded:N0} bytes; safetensors readers refuse more than {SafetensorsHeader.MaxHeaderLength:N0}. Store less metadata.");
+            var header = new byte[padded];
+            buffer.WrittenSpan.CopyTo(header);
+            header.AsSpan(length).Fill((byte)' ');
+            if (hashOffset >= 0 && header[hashOffset - 1] != (byte)'"')
+                throw new InvalidOperationException("Internal error: the model hash placeholder is not where it was written.");
+            return (header, hashOffset);
+        }
+
+        private static void CheckUtf16(string s, string what, string paramName)
+        {
+            try
+            {
+                _ = StrictUtf8.GetByteCount(s);
+            }
+            catch (EncoderFallbackException ex)
+            {
+                throw new ArgumentException($"{what} '{s}' is not valid UTF-16 (lone surrogate); it cannot be stored as UTF-8.", paramName, ex);
+            }
+        }
+    }
+}
