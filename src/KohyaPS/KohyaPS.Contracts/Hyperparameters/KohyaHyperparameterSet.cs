@@ -53,9 +53,6 @@ public sealed class ModelSection
     [Description("UNet size: tiny (tests), small (demo) or sd15 (Stable Diffusion 1.5).")]
     public string Preset { get; set; } = "small";
 
-    [Description("Width of the demo text encoder; 0 means the UNet's cross-attention width.")]
-    public int TextEncoderWidth { get; set; }
-
     [Description("Transformer layers of the demo text encoder.")]
     public int TextEncoderLayers { get; set; } = 2;
 

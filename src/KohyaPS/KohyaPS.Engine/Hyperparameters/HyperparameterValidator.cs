@@ -16,7 +16,6 @@ public static class HyperparameterValidator
         Check(Presets.Contains(set.Model.Preset, StringComparer.OrdinalIgnoreCase), "Model.Preset", $"must be one of: {string.Join(", ", Presets)} (got '{set.Model.Preset}').");
         Check(set.Model.MaxTokens is >= 2 and <= 512, "Model.MaxTokens", "must be between 2 and 512.");
         Check(set.Model.TextEncoderLayers is >= 1 and <= 48, "Model.TextEncoderLayers", "must be between 1 and 48.");
-        Check(set.Model.TextEncoderWidth >= 0, "Model.TextEncoderWidth", "must not be negative.");
         Check(set.Optimizer.LearningRate > 0 && double.IsFinite(set.Optimizer.LearningRate), "Optimizer.LearningRate", "must be a positive number.");
         Check(set.Optimizer.MaxGradNorm >= 0, "Optimizer.MaxGradNorm", "must not be negative.");
         Check(set.LRSchedule.WarmupSteps >= 0, "LRSchedule.WarmupSteps", "must not be negative.");

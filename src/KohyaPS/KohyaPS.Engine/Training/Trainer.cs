@@ -87,7 +87,7 @@ public sealed class Trainer
         }
 
         double gradNorm = GradientClipping.ClipByTotalNorm(_context.Model.TrainableParameters.Select(p => p.Param), hp.Optimizer.MaxGradNorm);
-        double lr = _context.Model.LearningRate(state.GlobalStep, _context.TargetStep);
+        double lr = _context.LearningRate.At(state.GlobalStep);
         _context.Optimizer.Step(lr);
         _context.Optimizer.ZeroGrad();
         state.GlobalStep++;

@@ -8,13 +8,15 @@ namespace KohyaPS.Engine.Training;
 public sealed class TrainingContext
 {
     public TrainingContext(RunIdentity identity, KohyaHyperparameterSet hyperparameters, TrainingState state,
-        TrainingModel model, KohyaOptimizer optimizer, TrainingData data, DiffusionLoss objective, ITrainingObserver observer)
+        TrainingModel model, KohyaOptimizer optimizer, LearningRatePlan learningRate, TrainingData data, DiffusionLoss objective,
+        ITrainingObserver observer)
     {
         Identity = identity;
         Hyperparameters = hyperparameters;
         State = state;
         Model = model;
         Optimizer = optimizer;
+        LearningRate = learningRate;
         Data = data;
         Objective = objective;
         Observer = observer;
@@ -28,6 +30,7 @@ public sealed class TrainingContext
     public TrainingState State { get; }
     public TrainingModel Model { get; }
     public KohyaOptimizer Optimizer { get; }
+    public LearningRatePlan LearningRate { get; }
     public TrainingData Data { get; }
     public DiffusionLoss Objective { get; }
     public ITrainingObserver Observer { get; }

@@ -1,0 +1,52 @@
+using KohyaPS.Engine.Optim;
+using static TorchSharp.torch;
+
+namespace KohyaPS.Engine.Checkpoints;
+
+/// <summary>
+/// A checkpoint captured in memory on the training thread: CPU copies of every model tensor and the
+/// optimizer state, plus the text files. Training may go on changing the live tensors while a
+/// background thread writes this copy.
+/// </summary>
+public sealed class CheckpointSnapshot : IDisposable
+{
+    public CheckpointSnapshot(string name, CheckpointState state, IReadOnlyList<KeyValuePair<string, Tensor>> model,
+        OptimizerState optimizer, IReadOnlyDictionary<string, string> modelMetadata, string hyperparametersYaml,
+        string datasetJson, string environmentJson)
+    {
+        Name = name;
+        State = state;
+        Model = model;
+        Optimizer = optimizer;
+        ModelMetadata = modelMetadata;
+        HyperparametersYaml = hyperparametersYaml;
+        DatasetJson = datasetJson;
+        EnvironmentJson = environmentJson;
+    }
+
+    public string Name { get; }
+    public CheckpointState State { get; }
+    public IReadOnlyList<KeyValuePair<string, Tensor>> Model { get; }
+    public OptimizerState Optimizer { get; }
+    public IReadOnlyDictionary<string, string> ModelMetadata { get; }
+    public string HyperparametersYaml { get; }
+    public string DatasetJson { get; }
+    public string EnvironmentJson { get; }
+
+    /// <summary>Bytes the checkpoint will take on disk, within a few kilobytes.</summary>
+    public long EstimatedBytes =>
+        Model.Sum(kv => kv.Value.NumberOfElements * kv.Value.ElementSize)
+        + Optimizer.Tensors.Values.Sum(t => t.NumberOfElements * t.ElementSize)
+        + 64 * 1024 + 2L * (HyperparametersYaml.Length + DatasetJson.Length + EnvironmentJson.Length + State.ToJson().Length);
+
+    /// <summary>Copies live tensors to CPU-owned clones (call on the training thread, between steps).</summary>
+    public static IReadOnlyList<KeyValuePair<string, Tensor>> CopyTensors(IEnumerable<KeyValuePair<string, Tensor>> live) =>
+        live.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.detach().cpu().clone())).ToList();
+
+    public void Dispose()
+    {
+        foreach (var kv in Model)
+            kv.Value.Dispose();
+        Optimizer.Dispose();
+    }
+}

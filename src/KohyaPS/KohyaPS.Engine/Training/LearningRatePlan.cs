@@ -1,0 +1,42 @@
+using KohyaPS.Contracts;
+using KohyaPS.Engine.Optim;
+
+namespace KohyaPS.Engine.Training;
+
+/// <summary>
+/// The learning rate of every optimizer step, as a pure function of the cumulative step (no scheduler
+/// state to save or restore), with an optional re-warm ramp after a resume.
+/// </summary>
+public sealed class LearningRatePlan
+{
+    private readonly LrScheduleSettings _settings;
+    private readonly long _totalSteps;
+
+    public LearningRatePlan(KohyaHyperparameterSet hp, long rewarmSteps = 0, long resumedAtStep = 0)
+    {
+        string name = hp.LRSchedule.Name;
+        _settings = new LrScheduleSettings
+        {
+            Name = name,
+            LearningRate = hp.Optimizer.LearningRate,
+            WarmupSteps = hp.LRSchedule.WarmupSteps,
+            NumCycles = name == LrSchedule.CosineWithRestarts ? hp.LRSchedule.NumCycles : null,
+            Power = name == LrSchedule.Polynomial ? hp.LRSchedule.Power : null,
+        };
+        _totalSteps = hp.Training.MaxSteps;
+        _settings.Validate(_totalSteps);
+        RewarmSteps = rewarmSteps;
+        ResumedAtStep = resumedAtStep;
+    }
+
+    public long RewarmSteps { get; }
+
+    public long ResumedAtStep { get; }
+
+    /// <summary>The rate for the update that follows <paramref name="stepsDone"/> completed steps.</summary>
+    public double At(long stepsDone)
+    {
+        double scheduled = LrSchedule.Compute(_settings, stepsDone, _totalSteps);
+        return RewarmSteps > 0 ? LrSchedule.WithRewarm(scheduled, stepsDone - ResumedAtStep, RewarmSteps) : scheduled;
+    }
+}
