@@ -1,0 +1,111 @@
+using System.Globalization;
+using KohyaPS.Contracts;
+using KohyaPS.Engine.Hyperparameters;
+using KohyaPS.Engine.Training;
+
+namespace KohyaPS.Engine.Checkpoints;
+
+/// <summary>
+/// Saves checkpoints through the training hooks: every N steps, every N epochs, when the run stops
+/// (Ctrl+C, SIGTERM, a stop request) and at the end. Interval saves are asynchronous when configured; the
+/// final save is always synchronous. Retention runs after each save.
+/// </summary>
+public sealed class CheckpointHook : ITrainingHook, IDisposable
+{
+    private readonly AsyncCheckpointSaver _saver;
+    private readonly RunLineage _lineage;
+    private readonly Func<string> _datasetJson;
+    private readonly string _environmentJson;
+    private long _lastSavedStep = -1;
+    private double _smoothedLoss = double.NaN;
+
+    public CheckpointHook(string runDirectory, SavingSection saving, RunLineage lineage, Func<string> datasetJson, string environmentJson,
+        CheckpointWriter? writer = null)
+    {
+        _saver = new AsyncCheckpointSaver(writer ?? new CheckpointWriter(runDirectory), saving.AsyncSave);
+        _saver.Saved += (_, _) => CheckpointRetention.Prune(runDirectory, saving.KeepLast, saving.KeepEvery);
+        _lineage = lineage;
+        _datasetJson = datasetJson;
+        _environmentJson = environmentJson;
+        RunDirectory = runDirectory;
+    }
+
+    public string RunDirectory { get; }
+
+    /// <summary>The newest checkpoint this segment wrote.</summary>
+    public string? LatestCheckpoint => _saver.LatestPath;
+
+    public double SmoothedLoss => _smoothedLoss;
+
+    public void OnStepEnded(TrainingContext context, StepReport report)
+    {
+        if (double.IsFinite(report.Loss))
+            _smoothedLoss = double.IsNaN(_smoothedLoss) ? report.Loss : 0.9 * _smoothedLoss + 0.1 * report.Loss;
+        int every = context.Hyperparameters.Saving.SaveEveryNSteps;
+        if (every > 0 && report.Step % every == 0 && report.Step < context.TargetStep)
+            Save(context, "Interval", wait: false);
+    }
+
+    public void OnEpochEnded(TrainingContext context, int epoch)
+    {
+        int every = context.Hyperparameters.Saving.SaveEveryNEpochs;
+        if (every > 0 && (epoch + 1) % every == 0 && context.State.GlobalStep != _lastSavedStep)
+            Save(context, "Epoch", wait: false);
+    }
+
+    public void OnRunEnded(TrainingContext context, string status)
+    {
+        if (context.State.GlobalStep != _lastSavedStep && context.State.GlobalStep > 0)
+            Save(context, status == "Completed" ? "Final" : "Stop", wait: true);
+        _saver.WaitForPending();
+    }
+
+    private void Save(TrainingContext context, string reason, bool wait)
+    {
+        context.Observer.Verbose(string.Create(CultureInfo.InvariantCulture, $"Saving checkpoint at step {context.State.GlobalStep} ({reason})."));
+        var snapshot = Capture(context, reason);
+        _lastSavedStep = context.State.GlobalStep;
+        _lineage.LastCheckpointId = snapshot.State.CheckpointId;
+        _saver.Submit(snapshot, wait);
+    }
+
+    private CheckpointSnapshot Capture(TrainingContext context, string reason)
+    {
+        var hp = context.Hyperparameters;
+        var state = context.State;
+        var checkpointState = new CheckpointState
+        {
+            RunName = context.RunName,
+            RunId = _lineage.RunId,
+            CheckpointId = Guid.NewGuid().ToString("N"),
+            ParentCheckpointId = _lineage.LastCheckpointId,
+            CreatedUtc = DateTime.UtcNow,
+            GlobalStep = state.GlobalStep,
+            Epoch = state.Epoch,
+            BatchInEpoch = state.BatchInEpoch,
+            MicroBatches = state.MicroBatches,
+            SamplesSeen = state.SamplesSeen,
+            Seed = hp.Training.Seed,
+            LrSchedule = hp.LRSchedule.Name,
+            LastLearningRate = context.LearningRate.At(Math.Max(0, state.GlobalStep - 1)),
+            SmoothedLoss = double.IsFinite(_smoothedLoss) ? _smoothedLoss : null,
+            Threads = TorchSharp.torch.get_num_threads(),
+            Device = hp.Resources.Device,
+            Dtype = hp.Resources.Dtype,
+            Tokenizer = new TokenizerState { Vocabulary = context.Model.Tokenizer.Vocabulary.ToList(), MaxLength = context.Model.Tokenizer.MaxLength },
+            Reason = reason,
+            Segments = _lineage.Segments,
+        };
+        return new CheckpointSnapshot(
+            CheckpointNames.For(context.RunName, state.GlobalStep),
+            checkpointState,
+            CheckpointSnapshot.CopyTensors(context.Model.StateTensors()),
+            context.Optimizer.ExportState(),
+            ModelMetadata.For(context, checkpointState),
+            HyperparameterYaml.Serialize(hp),
+            _datasetJson(),
+            _environmentJson);
+    }
+
+    public void Dispose() => _saver.Dispose();
+}
