@@ -57,7 +57,7 @@ public sealed class KohyaTrainingJob : Job
         {
             Error.Add(ErrorRecordFactory.FromException(ex));
             _status = ex.Message;
-            SetJobState(JobState.Failed, ex);
+            SetJobState(JobState.Failed);
         }
     }
 

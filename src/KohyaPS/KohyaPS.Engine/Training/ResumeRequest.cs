@@ -1,0 +1,23 @@
+namespace KohyaPS.Engine.Training;
+
+/// <summary>What a caller decides about continuing a run.</summary>
+public sealed class ResumeRequest
+{
+    /// <summary>The run folder (resume from its newest good checkpoint) — or null with <see cref="CheckpointPath"/>.</summary>
+    public string? RunPath { get; init; }
+
+    /// <summary>A specific checkpoint folder to resume from.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>The cumulative step to train to (overrides the checkpoint's Training.MaxSteps).</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Steps to train beyond the checkpoint's step.</summary>
+    public long? AdditionalSteps { get; init; }
+
+    /// <summary>Another location for the dataset the run used (the checkpoint records the original path).</summary>
+    public string? DatasetPath { get; init; }
+
+    /// <summary>Extra hooks (tests, tools) appended after the built-in ones.</summary>
+    public IReadOnlyList<ITrainingHook> ExtraHooks { get; init; } = Array.Empty<ITrainingHook>();
+}

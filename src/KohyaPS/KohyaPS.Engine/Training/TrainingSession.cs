@@ -1,0 +1,140 @@
+using System.Text.Json;
+using KohyaPS.Contracts;
+using KohyaPS.Engine.Checkpoints;
+using KohyaPS.Engine.Diffusion;
+using KohyaPS.Engine.Monitoring;
+using KohyaPS.Engine.Native;
+using KohyaPS.Engine.Optim;
+using TorchSharp;
+
+namespace KohyaPS.Engine.Training;
+
+/// <summary>
+/// Assembles one segment of a run — model, optimizer, schedule, objective, data, hooks — and runs it.
+/// Fresh starts and resumes differ only in where the weights, optimizer state, tokenizer and position
+/// come from; everything else is built here, once.
+/// </summary>
+internal sealed class TrainingSession : IDisposable
+{
+    private readonly TrainingContext _context;
+    private readonly List<ITrainingHook> _hooks;
+    private readonly LossLogHook _log;
+    private readonly CheckpointHook _checkpoints;
+
+    public TrainingSession(RunIdentity identity, KohyaHyperparameterSet hp, TrainingData data, TrainingModel model,
+        TrainingState state, RunLineage lineage, ITrainingObserver observer, IReadOnlyList<ITrainingHook> extraHooks,
+        long rewarmSteps = 0)
+    {
+        var optimizer = OptimizerFactory.Create(OptimizerSettingsFrom(hp.Optimizer), model.TrainableParameters);
+        var schedule = new NoiseSchedule(hp.Diffusion.BetaSchedule, hp.Diffusion.BetaStart, hp.Diffusion.BetaEnd, hp.Diffusion.NumTrainTimesteps);
+        var objective = new DiffusionLoss(schedule, DiffusionLoss.ParsePrediction(hp.Diffusion.PredictionType), hp.Diffusion.NoiseOffset, hp.Diffusion.MinSnrGamma);
+        var lr = new LearningRatePlan(hp, rewarmSteps, state.GlobalStep);
+        _context = new TrainingContext(identity, hp, state, model, optimizer, lr, data, objective, observer);
+        _log = new LossLogHook(identity.RunDirectory);
+        _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson());
+        _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), _checkpoints, new StopRequestHook(identity.RunDirectory) };
+        _hooks.AddRange(extraHooks);
+    }
+
+    public TrainingContext Context => _context;
+
+    /// <summary>Runs the segment to its target or a stop and describes what happened.</summary>
+    public KohyaTrainingResult Run(CancellationToken cancellation, IReadOnlyList<string> warnings)
+    {
+        long startStep = _context.State.GlobalStep;
+        var losses = new LossWindow();
+        _hooks.Add(losses);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string status = new Trainer(_context, _hooks).Run(cancellation, out string? reason);
+        clock.Stop();
+        if (reason is not null && reason != "cancelled")
+            _context.Observer.Warning($"Training stopped: {reason}.");
+        long done = _context.State.GlobalStep - startStep;
+        return new KohyaTrainingResult
+        {
+            RunName = _context.RunName,
+            OutputPath = _context.RunDirectory,
+            StartStep = startStep,
+            FinalStep = _context.State.GlobalStep,
+            TargetStep = _context.TargetStep,
+            FinalEpoch = _context.State.Epoch,
+            InitialLoss = losses.First,
+            FinalLoss = losses.Last,
+            Duration = clock.Elapsed,
+            StepsPerSecond = clock.Elapsed.TotalSeconds > 0 ? done / clock.Elapsed.TotalSeconds : 0,
+            Status = status,
+            LogPath = _log.LogPath,
+            LatestCheckpoint = _checkpoints.LatestCheckpoint,
+            Warnings = warnings,
+        };
+    }
+
+    /// <summary>Threads for libtorch: the configured count, or every logical processor.</summary>
+    public static int ApplyThreads(int requested)
+    {
+        int threads = requested > 0 ? requested : Environment.ProcessorCount;
+        torch.set_num_threads(threads);
+        return threads;
+    }
+
+    public static torch.Device DeviceFor(KohyaHyperparameterSet hp)
+    {
+        string name = hp.Resources.Device.ToLowerInvariant();
+        if (name.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())
+            throw new KohyaException("DeviceUnavailable", KohyaErrorKind.ResourceUnavailable,
+                $"Resources.Device is '{hp.Resources.Device}' but CUDA is not available in this build or on this machine.", target: "Resources.Device")
+            {
+                RecommendedAction = "Use Resources.Device cpu here, or the CUDA build (build.ps1 Build -Backend Cuda) on a GPU box.",
+            };
+        return torch.device(name);
+    }
+
+    private static OptimizerSettings OptimizerSettingsFrom(OptimizerSection o)
+    {
+        string type = o.Type;
+        bool adam = type.Equals(OptimizerFactory.AdamW, StringComparison.OrdinalIgnoreCase) || type.Equals(OptimizerFactory.Adam, StringComparison.OrdinalIgnoreCase);
+        bool sgd = type.Equals(OptimizerFactory.Sgd, StringComparison.OrdinalIgnoreCase);
+        var settings = new OptimizerSettings
+        {
+            Type = type,
+            Betas = sgd || (o.Beta1 is null && o.Beta2 is null) ? null : (o.Beta1 ?? 0.9, o.Beta2 ?? (type.Equals(OptimizerFactory.Lion, StringComparison.OrdinalIgnoreCase) ? 0.99 : 0.999)),
+            Eps = adam ? o.Epsilon : 1e-8,
+            WeightDecay = o.WeightDecay,
+            Momentum = sgd ? o.Momentum : 0,
+            Nesterov = sgd && o.Nesterov,
+        };
+        settings.Validate();
+        return settings;
+    }
+
+    private static string EnvironmentJson()
+    {
+        var env = EnvironmentProbe.Describe();
+        return JsonSerializer.Serialize(env, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    public void Dispose()
+    {
+        _checkpoints.Dispose();
+        _log.Dispose();
+        _context.Optimizer.Dispose();
+    }
+
+    /// <summary>Mean loss of the first and last few steps of the segment.</summary>
+    private sealed class LossWindow : ITrainingHook
+    {
+        private const int Size = 10;
+        private readonly List<double> _first = new();
+        private readonly Queue<double> _last = new();
+
+        public double First => _first.Count > 0 ? _first.Average() : double.NaN;
+        public double Last => _last.Count > 0 ? _last.Average() : double.NaN;
+
+        public void OnStepEnded(TrainingContext context, StepReport report)
+        {
+            if (_first.Count < Size) _first.Add(report.Loss);
+            _last.Enqueue(report.Loss);
+            if (_last.Count > Size) _last.Dequeue();
+        }
+    }
+}
