@@ -13,6 +13,15 @@
     FormatsToProcess     = @('KohyaPS.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-KohyaEnvironment'
+        'Invoke-KohyaTraining'
+        'Start-KohyaTraining'
+        'Resume-KohyaTraining'
+        'Stop-KohyaTraining'
+        'Get-KohyaCheckpoint'
+        'Remove-KohyaCheckpoint'
+        'Import-KohyaHyperparameterSet'
+        'Export-KohyaHyperparameterSet'
+        'New-KohyaDemoDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

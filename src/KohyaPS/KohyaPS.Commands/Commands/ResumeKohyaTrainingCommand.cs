@@ -1,0 +1,155 @@
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using KohyaPS.Commands.Common;
+using KohyaPS.Commands.Jobs;
+using KohyaPS.Contracts;
+using KohyaPS.Engine.Checkpoints;
+using KohyaPS.Engine.Training;
+
+namespace KohyaPS.Commands.Commands;
+
+/// <summary>
+/// Continues a run from a checkpoint: the newest good one of a run folder (-Path … -Latest), a given
+/// checkpoint folder, or a checkpoint (or a passing test result) from the pipeline.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Resume, "KohyaTraining", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(KohyaTrainingResult), typeof(KohyaTrainingJob))]
+public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
+{
+    private const string PathSet = "Path";
+    private const string CheckpointSet = "Checkpoint";
+    private const string InputSet = "Input";
+    private object? _input;
+    private int _inputCount;
+
+    /// <summary>A run folder, or a checkpoint folder.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "RunPath")]
+    public string Path { get; set; } = "";
+
+    /// <summary>Resume from the newest complete, verified checkpoint of the run folder.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    public SwitchParameter Latest { get; set; }
+
+    /// <summary>A specific checkpoint folder.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CheckpointSet)]
+    public string CheckpointPath { get; set; } = "";
+
+    /// <summary>A checkpoint from Get-KohyaCheckpoint or a result from Test-KohyaCheckpoint.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputSet)]
+    public object InputObject { get; set; } = null!;
+
+    /// <summary>The cumulative step to train to.</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? MaxSteps { get; set; }
+
+    /// <summary>Steps to train beyond the checkpoint's step.</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? AdditionalSteps { get; set; }
+
+    /// <summary>Where the run's dataset is now, when it moved.</summary>
+    [Parameter]
+    public string? DatasetPath { get; set; }
+
+    /// <summary>Run as a background job.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == InputSet)
+        {
+            _input = InputObject;
+            _inputCount++;
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (MaxSteps is not null && AdditionalSteps is not null)
+            ThrowTerminatingError(ErrorRecordFactory.Create("ConflictingTarget", ErrorCategory.InvalidArgument,
+                "Give -MaxSteps (cumulative) or -AdditionalSteps (relative), not both.", null));
+        var request = BuildRequest();
+        if (request is null)
+            return;
+        if (AsJob)
+        {
+            var job = new KohyaTrainingJob(MyInvocation.Line, $"Kohya:{System.IO.Path.GetFileName(request.RunPath ?? request.CheckpointPath)}",
+                (observer, token) => Resume(request, observer, token));
+            JobRepository.Add(job);
+            job.Start();
+            WriteObject(job);
+            return;
+        }
+        var result = RunEngine((observer, token) => Resume(request, observer, token), request.RunPath ?? request.CheckpointPath);
+        if (result.Status == "AlreadyComplete")
+            WriteVerbose($"Nothing to train: the run is at step {result.FinalStep}, the target is {result.TargetStep}.");
+        WriteObject(result);
+    }
+
+    private ResumeRequest? BuildRequest()
+    {
+        string? run = null, checkpoint = null;
+        switch (ParameterSetName)
+        {
+            case CheckpointSet:
+                checkpoint = ResolveFileSystemPath(CheckpointPath);
+                break;
+            case InputSet:
+                if (_inputCount > 1)
+                    WriteWarning($"{_inputCount} checkpoints came down the pipeline; resuming from the last one only.");
+                checkpoint = CheckpointFromInput(_input);
+                if (checkpoint is null)
+                    return null;
+                break;
+            default:
+                string path = ResolveFileSystemPath(Path);
+                if (File.Exists(System.IO.Path.Combine(path, CheckpointNames.StateFile)))
+                    checkpoint = path;
+                else
+                    run = path;
+                break;
+        }
+        return new ResumeRequest
+        {
+            RunPath = run,
+            CheckpointPath = checkpoint,
+            MaxSteps = MaxSteps,
+            AdditionalSteps = AdditionalSteps,
+            DatasetPath = DatasetPath is null ? null : ResolveFileSystemPath(DatasetPath),
+        };
+    }
+
+    private string? CheckpointFromInput(object? input)
+    {
+        object? value = input is PSObject ps ? ps.BaseObject : input;
+        switch (value)
+        {
+            case KohyaCheckpointInfo info:
+                return info.Path;
+            case string s:
+                return ResolveFileSystemPath(s);
+            default:
+                // Test-KohyaCheckpoint results (and anything shaped like them): Path plus IsValid.
+                var pso = PSObject.AsPSObject(value);
+                if (pso.Properties["IsValid"]?.Value is false)
+                {
+                    WriteError(ErrorRecordFactory.Create("CheckpointTestFailed", ErrorCategory.InvalidData,
+                        $"Test-KohyaCheckpoint found '{pso.Properties["Path"]?.Value}' invalid; it will not be resumed.", value,
+                        "Look at the result's Checks, or resume the run folder with -Latest to fall back to a good checkpoint."));
+                    return null;
+                }
+                if (pso.Properties["Path"]?.Value is string p)
+                    return ResolveFileSystemPath(p);
+                ThrowTerminatingError(ErrorRecordFactory.Create("UnsupportedInput", ErrorCategory.InvalidArgument,
+                    $"Cannot resume from a {value?.GetType().Name ?? "null"}: pipe a checkpoint from Get-KohyaCheckpoint or a result from Test-KohyaCheckpoint.", value));
+                return null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static KohyaTrainingResult Resume(ResumeRequest request, KohyaPS.Engine.Training.ITrainingObserver observer, CancellationToken token) =>
+        TrainingRunner.Resume(request, observer, token);
+}
