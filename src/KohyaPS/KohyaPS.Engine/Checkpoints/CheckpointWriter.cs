@@ -51,8 +51,10 @@ public sealed class CheckpointWriter
         catch (Exception ex)
         {
             TryDelete(temp);
-            if (ex is IOException io && DiskSpace.IsDiskFull(io))
-                throw DiskFull(parent, needed, _freeBytes(parent), io);
+            // .NET reports ENOSPC with errno 28 when writing, but with a generic HResult when preallocating:
+            // the free space on the device decides the latter.
+            if (ex is IOException io && (DiskSpace.IsDiskFull(io) || DiskSpace.AvailableBytes(parent) < needed))
+                throw DiskFull(parent, needed, DiskSpace.AvailableBytes(parent), io);
             throw;
         }
     }

@@ -18,6 +18,9 @@ public sealed class ResumeRequest
     /// <summary>Another location for the dataset the run used (the checkpoint records the original path).</summary>
     public string? DatasetPath { get; init; }
 
+    /// <summary>Writes the checkpoints; null means the standard writer (tests inject free-space faults here).</summary>
+    public KohyaPS.Engine.Checkpoints.CheckpointWriter? CheckpointWriter { get; init; }
+
     /// <summary>Extra hooks (tests, tools) appended after the built-in ones.</summary>
     public IReadOnlyList<ITrainingHook> ExtraHooks { get; init; } = Array.Empty<ITrainingHook>();
 }

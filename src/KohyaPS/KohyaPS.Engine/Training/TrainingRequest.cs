@@ -16,6 +16,9 @@ public sealed class TrainingRequest
     /// <summary>Create the demo dataset under the run folder when no dataset is given.</summary>
     public bool Demo { get; init; }
 
+    /// <summary>Writes the checkpoints; null means the standard writer (tests inject free-space faults here).</summary>
+    public KohyaPS.Engine.Checkpoints.CheckpointWriter? CheckpointWriter { get; init; }
+
     /// <summary>Extra hooks (tests, tools) appended after the built-in ones.</summary>
     public IReadOnlyList<ITrainingHook> ExtraHooks { get; init; } = Array.Empty<ITrainingHook>();
 }

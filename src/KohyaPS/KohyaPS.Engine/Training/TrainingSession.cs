@@ -23,7 +23,7 @@ internal sealed class TrainingSession : IDisposable
 
     public TrainingSession(RunIdentity identity, KohyaHyperparameterSet hp, TrainingData data, TrainingModel model,
         TrainingState state, RunLineage lineage, ITrainingObserver observer, IReadOnlyList<ITrainingHook> extraHooks,
-        long rewarmSteps = 0)
+        CheckpointWriter? writer = null, long rewarmSteps = 0)
     {
         var optimizer = OptimizerFactory.Create(OptimizerSettingsFrom(hp.Optimizer), model.TrainableParameters);
         var schedule = new NoiseSchedule(hp.Diffusion.BetaSchedule, hp.Diffusion.BetaStart, hp.Diffusion.BetaEnd, hp.Diffusion.NumTrainTimesteps);
@@ -31,7 +31,7 @@ internal sealed class TrainingSession : IDisposable
         var lr = new LearningRatePlan(hp, rewarmSteps, state.GlobalStep);
         _context = new TrainingContext(identity, hp, state, model, optimizer, lr, data, objective, observer);
         _log = new LossLogHook(identity.RunDirectory);
-        _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson());
+        _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson(), writer);
         _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), _checkpoints, new StopRequestHook(identity.RunDirectory) };
         _hooks.AddRange(extraHooks);
     }
