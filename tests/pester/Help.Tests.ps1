@@ -6,7 +6,9 @@ BeforeDiscovery {
     $script:Commands = @($data.CmdletsToExport | ForEach-Object { @{ Name = $_ } })
     $helpRoot = Join-Path $PSScriptRoot '../../help'
     $script:Examples = foreach ($c in $data.CmdletsToExport) {
-        $md = ConvertFrom-KohyaHelpMarkdown -Path (Join-Path $helpRoot "$c.md")
+        $file = Join-Path $helpRoot "$c.md"
+        if (-not (Test-Path $file)) { continue } # the 'Help for <Name>' tests fail for it
+        $md = ConvertFrom-KohyaHelpMarkdown -Path $file
         $i = 0
         foreach ($e in $md.Examples) { $i++; @{ Command = $c; Index = $i; Title = $e.Title; Code = $e.Code; Runnable = $e.Runnable; Reason = $e.Reason } }
     }

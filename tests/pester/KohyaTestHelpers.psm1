@@ -22,6 +22,7 @@ function Invoke-KohyaChild {
     Set-Content -Path $file -Value $Script
     try {
         $env:KOHYA_MODULE_MANIFEST = Get-KohyaTestManifest
+        $env:NO_COLOR = '1'
         $rest = @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $file)
         $output = & $cmd[0] @rest 2>&1 | ForEach-Object { "$_" }
         [pscustomobject]@{ Output = @($output); ExitCode = $LASTEXITCODE }
@@ -34,4 +35,76 @@ function Get-NuGetPackagePath([string] $Id, [string] $Version) {
     Join-Path $cache "$($Id.ToLowerInvariant())/$Version"
 }
 
-Export-ModuleMember -Function Get-KohyaTestManifest, Get-KohyaPwshCommand, Invoke-KohyaChild, Get-NuGetPackagePath
+function New-KohyaTestConfig {
+    <# A fast configuration for end-to-end tests: tiny UNet, 16 px demo images, batch 4, 2 threads. #>
+    param([Parameter(Mandatory)][string] $Path, [int] $SaveEvery = 5, [string] $AsyncSave = 'false', [string] $Extra = '')
+    @"
+Model:
+  Preset: tiny
+  MaxTokens: 12
+Data:
+  Resolution: 16
+  BatchSize: 4
+Resources:
+  Threads: 2
+Saving:
+  SaveEveryNSteps: $SaveEvery
+  AsyncSave: $AsyncSave
+$Extra
+"@ | Set-Content -Path $Path
+    $Path
+}
+
+function Start-KohyaChild {
+    <# Starts $Script in a fresh pwsh in the background; returns the Process (its Id is the real pwsh, so
+       signals reach it) with output going to $OutputPath. #>
+    param([Parameter(Mandatory)][string] $Script, [Parameter(Mandatory)][string] $OutputPath, [hashtable] $Environment = @{})
+    $cmd = Get-KohyaPwshCommand
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("kohya-bg-{0}.ps1" -f [guid]::NewGuid().ToString('N'))
+    Set-Content -Path $file -Value $Script
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh')
+    $inner = (@($cmd) + @('-NoProfile', '-NonInteractive', '-File', $file) | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' '
+    $psi.ArgumentList.Add('-c')
+    $psi.ArgumentList.Add("exec $inner > '$OutputPath' 2>&1")
+    $psi.UseShellExecute = $false
+    $psi.Environment['KOHYA_MODULE_MANIFEST'] = Get-KohyaTestManifest
+    $psi.Environment['NO_COLOR'] = '1'
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = "$($Environment[$k])" }
+    [System.Diagnostics.Process]::Start($psi)
+}
+
+function Wait-KohyaLogLines {
+    <# Waits until the run's train.jsonl has at least $Count lines; returns the count (0 on timeout). #>
+    param([Parameter(Mandatory)][string] $Run, [int] $Count = 1, [int] $TimeoutSeconds = 180, [System.Diagnostics.Process] $Process)
+    $log = Join-Path $Run 'logs/train.jsonl'
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if (Test-Path $log) {
+            $n = @(Get-Content $log).Count
+            if ($n -ge $Count) { return $n }
+        }
+        if ($Process -and $Process.HasExited) { return 0 }
+        Start-Sleep -Milliseconds 100
+    }
+    0
+}
+
+function Get-KohyaLastLoggedStep([string] $Run) {
+    $last = Get-Content (Join-Path $Run 'logs/train.jsonl') | Where-Object { $_ -match '^\{.*\}$' } | Select-Object -Last 1
+    ($last | ConvertFrom-Json).step
+}
+
+function Get-SafetensorsDataHash([string] $Path) {
+    <# SHA-256 of the bytes after the header: equal for equal tensors whatever the metadata says. #>
+    $bytes = [IO.File]::ReadAllBytes($Path)
+    $n = [BitConverter]::ToUInt64($bytes, 0)
+    $start = 8 + [int]$n
+    [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([ReadOnlySpan[byte]]::new($bytes, $start, $bytes.Length - $start)))
+}
+
+function Send-Signal([int] $ProcessId, [string] $Signal) {
+    & /bin/kill "-$Signal" $ProcessId
+}
+
+Export-ModuleMember -Function Get-KohyaTestManifest, Get-KohyaPwshCommand, Invoke-KohyaChild, Get-NuGetPackagePath, New-KohyaTestConfig,
+    Start-KohyaChild, Wait-KohyaLogLines, Get-KohyaLastLoggedStep, Get-SafetensorsDataHash, Send-Signal

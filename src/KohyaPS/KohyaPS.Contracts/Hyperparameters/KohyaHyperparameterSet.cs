@@ -100,10 +100,10 @@ public sealed class OptimizerSection
 public sealed class LRScheduleSection
 {
     [Description("constant, constant_with_warmup, linear, cosine, cosine_with_restarts or polynomial.")]
-    public string Name { get; set; } = "constant_with_warmup";
+    public string Name { get; set; } = "constant";
 
-    [Description("Optimizer steps of linear warm-up from 0.")]
-    public int WarmupSteps { get; set; } = 10;
+    [Description("Optimizer steps of linear warm-up from 0 (not allowed with constant; must not exceed Training.MaxSteps).")]
+    public int WarmupSteps { get; set; }
 
     [Description("Cycles of cosine_with_restarts.")]
     public int NumCycles { get; set; } = 1;
