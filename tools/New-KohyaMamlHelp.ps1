@@ -48,7 +48,8 @@ function Write-Parameter($Help, $Param, [string] $SetPosition, [bool] $Mandatory
     if (-not $isSwitch) {
         $writer.WriteStartElement('command', 'parameterValue', $nsCommand)
         $writer.WriteAttributeString('required', 'true'); $writer.WriteAttributeString('variableLength', 'false')
-        $writer.WriteString($Param.ParameterType.Name); $writer.WriteEndElement()
+        $shown = [Nullable]::GetUnderlyingType($Param.ParameterType) ?? $Param.ParameterType
+        $writer.WriteString($shown.Name); $writer.WriteEndElement()
     }
     $writer.WriteStartElement('dev', 'type', $nsDev)
     $writer.WriteElementString('maml', 'name', $nsMaml, $Param.ParameterType.FullName)

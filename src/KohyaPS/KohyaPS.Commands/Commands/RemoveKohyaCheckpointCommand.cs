@@ -39,28 +39,53 @@ public sealed class RemoveKohyaCheckpointCommand : KohyaCmdlet
 
     protected override void ProcessRecord()
     {
+        try
+        {
+            Remove();
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteEngineError(ex);
+        }
+    }
+
+    private void Remove()
+    {
         var targets = ParameterSetName == RetentionSet
             ? RetentionTargets(ResolveFileSystemPath(Path), KeepLast, KeepEvery)
-            : InputObject.Select(c => (c.Path, c.RunPath)).ToList();
-        foreach (var (checkpoint, run) in targets)
+            : InputObject.Select(c => (Path: c.Path, Run: c.RunPath)).ToList();
+        foreach (var group in targets.GroupBy(t => t.Run))
         {
-            if (!Force && IsNewestComplete(run, checkpoint))
-            {
-                WriteError(ErrorRecordFactory.Create("NewestCheckpointProtected", ErrorCategory.PermissionDenied,
-                    $"'{checkpoint}' is the newest complete checkpoint of its run; it is what a resume would use.", checkpoint,
-                    "Use -Force if you really mean to delete it."));
-                continue;
-            }
-            if (!ShouldProcess(checkpoint, "Delete checkpoint"))
-                continue;
-            try
-            {
-                Directory.Delete(checkpoint, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                WriteEngineError(ex, checkpoint);
-            }
+            // A training in progress owns its folder (and prunes it itself): take the run lock or refuse.
+            using var runLock = WhatIf() ? null : Lock(group.Key);
+            foreach (var (checkpoint, run) in group)
+                RemoveOne(checkpoint, run);
+        }
+    }
+
+    private bool WhatIf() => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static IDisposable Lock(string run) => RunLock.Acquire(run);
+
+    private void RemoveOne(string checkpoint, string run)
+    {
+        if (!Force && IsNewestComplete(run, checkpoint))
+        {
+            WriteError(ErrorRecordFactory.Create("NewestCheckpointProtected", ErrorCategory.PermissionDenied,
+                $"'{checkpoint}' is the newest complete checkpoint of its run; it is what a resume would use.", checkpoint,
+                "Use -Force if you really mean to delete it."));
+            return;
+        }
+        if (!ShouldProcess(checkpoint, "Delete checkpoint"))
+            return;
+        try
+        {
+            Directory.Delete(checkpoint, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WriteEngineError(ex, checkpoint);
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     private int _inputCount;
 
     /// <summary>A run folder, or a checkpoint folder.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Alias("PSPath", "RunPath")]
     public string Path { get; set; } = "";
 
@@ -125,6 +125,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     private string? CheckpointFromInput(object? input)
     {
         object? value = input is PSObject ps ? ps.BaseObject : input;
+        var shape = input is PSObject wrapped ? wrapped : PSObject.AsPSObject(value);
         switch (value)
         {
             case KohyaCheckpointInfo info:
@@ -133,7 +134,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
                 return ResolveFileSystemPath(s);
             default:
                 // Test-KohyaCheckpoint results (and anything shaped like them): Path plus IsValid.
-                var pso = PSObject.AsPSObject(value);
+                var pso = shape;
                 if (pso.Properties["IsValid"]?.Value is false)
                 {
                     WriteError(ErrorRecordFactory.Create("CheckpointTestFailed", ErrorCategory.InvalidData,

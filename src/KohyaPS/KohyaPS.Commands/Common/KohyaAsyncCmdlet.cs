@@ -23,12 +23,16 @@ public abstract class KohyaAsyncCmdlet : KohyaCmdlet
         _cancellation = cancellation;
         var dispatcher = new PipelineDispatcher();
         var observer = new DispatchingObserver(this, dispatcher);
-        using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        // Ctrl+C in a console reaches us as StopProcessing; a non-interactive pwsh (a service, a script run
+        // by another program) gets SIGINT/SIGTERM as plain signals, which would otherwise kill it unsaved.
+        void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true; // keep the process alive until the engine has saved
-            dispatcher.Post(() => WriteWarning("SIGTERM received: finishing the current step, saving and stopping."));
+            dispatcher.Post(() => WriteWarning($"{context.Signal} received: finishing the current step, saving and stopping."));
             cancellation.Cancel();
-        });
+        }
+        using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         try
         {
             return dispatcher.Run(() => work(observer, cancellation.Token));

@@ -24,7 +24,22 @@ public sealed class LearningRatePlan
             Power = name == LrSchedule.Polynomial ? hp.LRSchedule.Power : null,
         };
         _totalSteps = hp.Training.MaxSteps;
-        _settings.Validate(_totalSteps);
+        try
+        {
+            _settings.Validate(_totalSteps);
+        }
+        catch (KohyaException ex)
+        {
+            // Name the option as users write it in the hyperparameter set.
+            string option = ex.Target switch
+            {
+                "LearningRate" => "Optimizer.LearningRate",
+                "TotalSteps" => "Training.MaxSteps",
+                string option2 => "LRSchedule." + option2,
+                _ => "LRSchedule",
+            };
+            throw new KohyaException(ex.ErrorId, ex.Kind, $"{option}: {ex.Message}", ex, option) { RecommendedAction = ex.RecommendedAction };
+        }
         RewarmSteps = rewarmSteps;
         ResumedAtStep = resumedAtStep;
     }

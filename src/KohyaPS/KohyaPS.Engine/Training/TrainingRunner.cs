@@ -51,6 +51,8 @@ public static class TrainingRunner
         TorchRuntime.EnsureLoaded();
         string run = Path.GetFullPath(request.RunPath ?? RunOf(request.CheckpointPath
             ?? throw new ArgumentException("Give a run folder or a checkpoint folder.", nameof(request))));
+        if (!Directory.Exists(run))
+            throw new KohyaException("RunNotFound", KohyaErrorKind.ObjectNotFound, $"Run folder '{run}' does not exist.", target: run);
         using var runLock = RunLock.Acquire(run);
         ReportTakeover(runLock, observer);
         CleanTemporary(run, observer);
@@ -118,8 +120,6 @@ public static class TrainingRunner
 
     private static string LatestOrThrow(string run, Action<string> warn, CancellationToken cancellation)
     {
-        if (!Directory.Exists(run))
-            throw new KohyaException("RunNotFound", KohyaErrorKind.ObjectNotFound, $"Run folder '{run}' does not exist.", target: run);
         return CheckpointStore.LatestGood(run, warn, cancellation)
             ?? throw new KohyaException("NothingToResume", KohyaErrorKind.ObjectNotFound,
                 $"'{run}' holds no complete, verified checkpoint to resume from.", target: run)

@@ -47,8 +47,12 @@ internal sealed class TrainingSession : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string status = new Trainer(_context, _hooks).Run(cancellation, out string? reason);
         clock.Stop();
+        var allWarnings = warnings.ToList();
         if (reason is not null && reason != "cancelled")
-            _context.Observer.Warning($"Training stopped: {reason}.");
+        {
+            allWarnings.Add($"Training stopped: {reason}.");
+            _context.Observer.Warning(allWarnings[^1]);
+        }
         long done = _context.State.GlobalStep - startStep;
         return new KohyaTrainingResult
         {
@@ -65,7 +69,7 @@ internal sealed class TrainingSession : IDisposable
             Status = status,
             LogPath = _log.LogPath,
             LatestCheckpoint = _checkpoints.LatestCheckpoint,
-            Warnings = warnings,
+            Warnings = allWarnings,
         };
     }
 
@@ -100,8 +104,9 @@ internal sealed class TrainingSession : IDisposable
             Betas = sgd || (o.Beta1 is null && o.Beta2 is null) ? null : (o.Beta1 ?? 0.9, o.Beta2 ?? (type.Equals(OptimizerFactory.Lion, StringComparison.OrdinalIgnoreCase) ? 0.99 : 0.999)),
             Eps = adam ? o.Epsilon : 1e-8,
             WeightDecay = o.WeightDecay,
-            Momentum = sgd ? o.Momentum : 0,
-            Nesterov = sgd && o.Nesterov,
+            // Passed through as given: the optimizer refuses options that do not apply to its type.
+            Momentum = o.Momentum,
+            Nesterov = o.Nesterov,
         };
         settings.Validate();
         return settings;
