@@ -37,6 +37,9 @@ public sealed class CheckpointHook : ITrainingHook, IDisposable
 
     public double SmoothedLoss => _smoothedLoss;
 
+    /// <summary>The step a segment starts at is saved already (a resume starts from that checkpoint).</summary>
+    public void OnRunStarted(TrainingContext context) => _lastSavedStep = context.State.GlobalStep;
+
     public void OnStepEnded(TrainingContext context, StepReport report)
     {
         if (double.IsFinite(report.Loss))
