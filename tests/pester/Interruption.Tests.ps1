@@ -37,10 +37,30 @@ Describe 'Interrupting a training' {
         Remove-Item $Dir -Recurse -Force -ErrorAction SilentlyContinue
     }
 
-    It 'Ctrl+C (<Signal>) finishes the step, saves a checkpoint at the step reached and stops' -ForEach @(@{ Signal = 'INT' }, @{ Signal = 'TERM' }) {
+    It 'Ctrl+C typed in the terminal finishes the step, saves a checkpoint at the step reached and stops' {
+        $session = Start-KohyaChildInTerminal -OutputPath "$Run.out" -Script @"
+Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
+Invoke-KohyaTraining -ConfigPath '$Config' -Demo -MaxSteps 100000 -OutputPath '$Run'
+"@
+        try {
+            Wait-KohyaLogLines -Run $Run -Count 3 | Should -BeGreaterOrEqual 3
+            Send-KohyaCtrlC $session
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            while (-not ((Test-Path "$Run.out") -and (Get-Content "$Run.out" -Raw) -match 'EXIT=') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        }
+        finally { & tmux kill-session -t $session 2>$null }
+        $output = Get-Content "$Run.out" -Raw
+        $last = Get-KohyaLastLoggedStep $Run
+        $latest = Get-KohyaCheckpoint -Path $Run -Latest
+        $latest.Step | Should -Be $last -Because $output
+        $latest.IsComplete | Should -BeTrue
+        Assert-CheckpointsWhole $Run
+    }
+
+    It 'SIGTERM finishes the step, saves a checkpoint at the step reached and exits' {
         $script:Proc = Start-LongTraining $Run $Config
         Wait-KohyaLogLines -Run $Run -Count 3 -Process $Proc | Should -BeGreaterOrEqual 3 -Because (Get-Content "$Run.out" -Raw)
-        Send-Signal $Proc.Id $Signal
+        Send-Signal $Proc.Id 'TERM'
         $Proc.WaitForExit(120000) | Should -BeTrue
         $last = Get-KohyaLastLoggedStep $Run
         $latest = Get-KohyaCheckpoint -Path $Run -Latest
@@ -82,13 +102,14 @@ Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
         $slowSaves = @{ KOHYAPS_FAULT_SAVE_DELAY_MS = 40 }
         $kills = 0
         for ($i = 0; $i -lt $trials; $i++) {
-            $started = (Get-KohyaCheckpoint -Path $Run -Latest) -ne $null
+            $started = (Test-Path $Run) -and $null -ne (Get-KohyaCheckpoint -Path $Run -Latest)
             $verb = if ($started) { "Resume-KohyaTraining -Path '$Run' -Latest -MaxSteps $target" } else { "Invoke-KohyaTraining -ConfigPath '$config' -Demo -MaxSteps $target -OutputPath '$Run'" }
             $before = if (Test-Path "$Run/logs/train.jsonl") { @(Get-Content "$Run/logs/train.jsonl").Count } else { 0 }
             $script:Proc = Start-KohyaChild -OutputPath "$Run.$i.out" -Environment $slowSaves -Script "Import-Module `$env:KOHYA_MODULE_MANIFEST; `$null = $verb"
-            $null = Wait-KohyaLogLines -Run $Run -Count ($before + 1) -Process $Proc
+            # Let it train 1-6 more steps (saves come every 3), then kill at a random moment inside a step or a save.
+            $null = Wait-KohyaLogLines -Run $Run -Count ($before + $random.Next(1, 7)) -Process $Proc
             if ($Proc.HasExited) { break }
-            Start-Sleep -Milliseconds ($random.Next(0, 1500))
+            Start-Sleep -Milliseconds ($random.Next(0, 400))
             Send-Signal $Proc.Id 'KILL'
             $Proc.WaitForExit(30000) | Should -BeTrue
             $kills++
@@ -96,9 +117,10 @@ Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
         }
         $kills | Should -BeGreaterThan 0
 
+        $verb = if ($null -ne (Get-KohyaCheckpoint -Path $Run -Latest)) { "Resume-KohyaTraining -Path '$Run' -Latest -MaxSteps $target" } else { "Invoke-KohyaTraining -ConfigPath '$config' -Demo -MaxSteps $target -OutputPath '$Run'" }
         $finish = Invoke-KohyaChild @"
 Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
-`$r = Resume-KohyaTraining -Path '$Run' -Latest -MaxSteps $target -ErrorAction Stop
+`$r = $verb -ErrorAction Stop
 "FINAL=`$(`$r.FinalStep)"
 "@
         $finish.ExitCode | Should -Be 0 -Because ($finish.Output -join "`n")

@@ -99,12 +99,29 @@ function Get-SafetensorsDataHash([string] $Path) {
     $bytes = [IO.File]::ReadAllBytes($Path)
     $n = [BitConverter]::ToUInt64($bytes, 0)
     $start = 8 + [int]$n
-    [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([ReadOnlySpan[byte]]::new($bytes, $start, $bytes.Length - $start)))
+    $sha = [Security.Cryptography.SHA256]::Create()
+    try { [Convert]::ToHexString($sha.ComputeHash($bytes, $start, $bytes.Length - $start)) } finally { $sha.Dispose() }
 }
+
+function Start-KohyaChildInTerminal {
+    <# Starts $Script in a fresh pwsh inside a tmux terminal session, so that Send-KohyaCtrlC types a real
+       Ctrl+C as a user would. Returns the session name; output goes to $OutputPath, then "EXIT=<code>". #>
+    param([Parameter(Mandatory)][string] $Script, [Parameter(Mandatory)][string] $OutputPath)
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("kohya-tty-{0}.ps1" -f [guid]::NewGuid().ToString('N'))
+    Set-Content -Path $file -Value $Script
+    $session = 'kohya' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $cmd = (@(Get-KohyaPwshCommand) + @('-NoProfile', '-File', $file) | ForEach-Object { "'$_'" }) -join ' '
+    $env:KOHYA_MODULE_MANIFEST = Get-KohyaTestManifest
+    & tmux new-session -d -s $session -x 200 -y 50 "NO_COLOR=1 $cmd > '$OutputPath' 2>&1; echo EXIT=`$? >> '$OutputPath'"
+    if ($LASTEXITCODE -ne 0) { throw "tmux could not start a session" }
+    $session
+}
+
+function Send-KohyaCtrlC([string] $Session) { & tmux send-keys -t $Session C-c }
 
 function Send-Signal([int] $ProcessId, [string] $Signal) {
     & /bin/kill "-$Signal" $ProcessId
 }
 
 Export-ModuleMember -Function Get-KohyaTestManifest, Get-KohyaPwshCommand, Invoke-KohyaChild, Get-NuGetPackagePath, New-KohyaTestConfig,
-    Start-KohyaChild, Wait-KohyaLogLines, Get-KohyaLastLoggedStep, Get-SafetensorsDataHash, Send-Signal
+    Start-KohyaChild, Start-KohyaChildInTerminal, Send-KohyaCtrlC, Wait-KohyaLogLines, Get-KohyaLastLoggedStep, Get-SafetensorsDataHash, Send-Signal

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Management.Automation;
 
 namespace KohyaPS.Commands.Common;
 
@@ -38,8 +39,24 @@ internal sealed class PipelineDispatcher
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+        bool stopped = false;
         foreach (var action in _queue.GetConsumingEnumerable())
-            action();
-        return task.GetAwaiter().GetResult();
+        {
+            if (stopped)
+                continue;
+            try
+            {
+                action();
+            }
+            catch (PipelineStoppedException)
+            {
+                // Ctrl+C: the pipeline takes no more output, but the work is saving — keep waiting for it.
+                stopped = true;
+            }
+        }
+        var result = task.GetAwaiter().GetResult();
+        if (stopped)
+            throw new PipelineStoppedException();
+        return result;
     }
 }
