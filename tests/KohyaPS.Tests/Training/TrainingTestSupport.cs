@@ -16,6 +16,7 @@ internal static class TrainingTestSupport
         hp.Data.Resolution = 16;
         hp.Data.BatchSize = 4;
         hp.Optimizer.LearningRate = 2e-3;
+        hp.LRSchedule.Name = "constant_with_warmup";
         hp.LRSchedule.WarmupSteps = 2;
         hp.Training.MaxSteps = steps;
         hp.Saving.SaveEveryNSteps = saveEvery;

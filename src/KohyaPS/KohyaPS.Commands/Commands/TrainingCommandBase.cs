@@ -39,6 +39,21 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int? SaveEveryNSteps { get; set; }
 
+    /// <summary>Checkpoint cadence in epochs.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? SaveEveryNEpochs { get; set; }
+
+    /// <summary>Keep only the newest N checkpoints.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? KeepLast { get; set; }
+
+    /// <summary>Keep checkpoints at multiples of M steps for good.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? KeepEvery { get; set; }
+
     /// <summary>Model size preset override.</summary>
     [Parameter]
     [ValidateSet("tiny", "small", "sd15", IgnoreCase = true)]
@@ -58,6 +73,9 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
         var set = ConfigPath is not null ? LoadConfig(ResolveFileSystemPath(ConfigPath)) : (HyperparameterSet?.Clone() ?? new KohyaHyperparameterSet());
         if (MaxSteps is { } steps) set.Training.MaxSteps = steps;
         if (SaveEveryNSteps is { } every) set.Saving.SaveEveryNSteps = every;
+        if (SaveEveryNEpochs is { } epochs) set.Saving.SaveEveryNEpochs = epochs;
+        if (KeepLast is { } keepLast) set.Saving.KeepLast = keepLast;
+        if (KeepEvery is { } keepEvery) set.Saving.KeepEvery = keepEvery;
         if (Preset is not null) set.Model.Preset = Preset.ToLowerInvariant();
         if (Seed is { } seed) set.Training.Seed = seed;
         if (DatasetPath is null && !Demo)
