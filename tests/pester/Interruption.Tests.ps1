@@ -59,7 +59,8 @@ Invoke-KohyaTraining -ConfigPath '$Config' -Demo -MaxSteps 100000 -OutputPath '$
 
     It 'SIGTERM finishes the step, saves a checkpoint at the step reached and exits' {
         $script:Proc = Start-LongTraining $Run $Config
-        Wait-KohyaLogLines -Run $Run -Count 3 -Process $Proc | Should -BeGreaterOrEqual 3 -Because (Get-Content "$Run.out" -Raw)
+        $lines = Wait-KohyaLogLines -Run $Run -Count 3 -Process $Proc
+        $lines | Should -BeGreaterOrEqual 3 -Because "the child should train (exited: $($Proc.HasExited), output: $(Get-Content "$Run.out" -Raw))"
         Send-Signal $Proc.Id 'TERM'
         $Proc.WaitForExit(120000) | Should -BeTrue
         $last = Get-KohyaLastLoggedStep $Run

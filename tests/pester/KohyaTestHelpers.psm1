@@ -70,6 +70,7 @@ function Start-KohyaChild {
     $psi.Environment['KOHYA_MODULE_MANIFEST'] = Get-KohyaTestManifest
     $psi.Environment['NO_COLOR'] = '1'
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = "$($Environment[$k])" }
+    Set-Content -Path $OutputPath -Value '' # exists from the start, so a failure to launch is readable too
     [System.Diagnostics.Process]::Start($psi)
 }
 

@@ -20,11 +20,7 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
         bool addUpsample, long heads, long crossAttentionDim, int transformerLayers, long groups, double eps,
         Device? device = null, ScalarType? dtype = null) : base(nameof(CrossAttnUpBlock2D))
     {
-        resnets = nn.ModuleList(Enumerable.Range(0, layers)
-            .Select(i => new ResnetBlock2D(
-                (i == 0 ? prevOutputChannels : outChannels) + (i == layers - 1 ? inChannels : outChannels),
-                outChannels, tembChannels, groups, eps, device, dtype))
-            .ToArray());
+        resnets = nn.ModuleList(BuildResnets(inChannels, prevOutputChannels, outChannels, tembChannels, layers, groups, eps, device, dtype));
         attentions = nn.ModuleList(Enumerable.Range(0, layers)
             .Select(_ => new Transformer2DModel(heads, outChannels / heads, outChannels, transformerLayers, crossAttentionDim, groups, eps, device, dtype))
             .ToArray());
@@ -35,22 +31,6 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
 
     public override int ResnetCount => resnets.Count;
 
-    public override Tensor forward(Tensor hidden, IReadOnlyList<Tensor> skips, Tensor temb, Tensor encoderHiddenStates, long[]? upsampleSize)
-    {
-        if (skips.Count != resnets.Count)
-            throw new ArgumentException($"CrossAttnUpBlock2D needs {resnets.Count} skip connections, got {skips.Count}.", nameof(skips));
-        var h = hidden;
-        for (int i = 0; i < resnets.Count; i++)
-        {
-            using var joined = torch.cat(new[] { h, skips[skips.Count - 1 - i] }, 1);
-            if (!ReferenceEquals(h, hidden))
-                h.Dispose();
-            using var r = resnets[i].forward(joined, temb);
-            h = attentions[i].forward(r, encoderHiddenStates);
-        }
-        if (upsamplers is null)
-            return h;
-        using (h)
-            return upsamplers[0].forward(h, upsampleSize);
-    }
+    public override Tensor forward(Tensor hidden, IReadOnlyList<Tensor> skips, Tensor temb, Tensor encoderHiddenStates, long[]? upsampleSize) =>
+        ForwardLevel(hidden, skips, temb, resnets, (i, r) => attentions[i].forward(r, encoderHiddenStates), upsamplers?[0], upsampleSize);
 }

@@ -18,11 +18,7 @@ public sealed class UpBlock2D : UNetUpBlock
     public UpBlock2D(long inChannels, long prevOutputChannels, long outChannels, long tembChannels, int layers,
         bool addUpsample, long groups, double eps, Device? device = null, ScalarType? dtype = null) : base(nameof(UpBlock2D))
     {
-        resnets = nn.ModuleList(Enumerable.Range(0, layers)
-            .Select(i => new ResnetBlock2D(
-                (i == 0 ? prevOutputChannels : outChannels) + (i == layers - 1 ? inChannels : outChannels),
-                outChannels, tembChannels, groups, eps, device, dtype))
-            .ToArray());
+        resnets = nn.ModuleList(BuildResnets(inChannels, prevOutputChannels, outChannels, tembChannels, layers, groups, eps, device, dtype));
         if (addUpsample)
             upsamplers = nn.ModuleList(new Upsample2D(outChannels, device, dtype));
         RegisterComponents();
@@ -30,21 +26,6 @@ public sealed class UpBlock2D : UNetUpBlock
 
     public override int ResnetCount => resnets.Count;
 
-    public override Tensor forward(Tensor hidden, IReadOnlyList<Tensor> skips, Tensor temb, Tensor encoderHiddenStates, long[]? upsampleSize)
-    {
-        if (skips.Count != resnets.Count)
-            throw new ArgumentException($"UpBlock2D needs {resnets.Count} skip connections, got {skips.Count}.", nameof(skips));
-        var h = hidden;
-        for (int i = 0; i < resnets.Count; i++)
-        {
-            using var joined = torch.cat(new[] { h, skips[skips.Count - 1 - i] }, 1);
-            if (!ReferenceEquals(h, hidden))
-                h.Dispose();
-            h = resnets[i].forward(joined, temb);
-        }
-        if (upsamplers is null)
-            return h;
-        using (h)
-            return upsamplers[0].forward(h, upsampleSize);
-    }
+    public override Tensor forward(Tensor hidden, IReadOnlyList<Tensor> skips, Tensor temb, Tensor encoderHiddenStates, long[]? upsampleSize) =>
+        ForwardLevel(hidden, skips, temb, resnets, null, upsamplers?[0], upsampleSize);
 }
