@@ -18,9 +18,7 @@ public sealed class CrossAttnDownBlock2D : UNetDownBlock
         long heads, long crossAttentionDim, int transformerLayers, long groups, double eps,
         Device? device = null, ScalarType? dtype = null) : base(nameof(CrossAttnDownBlock2D))
     {
-        resnets = nn.ModuleList(Enumerable.Range(0, layers)
-            .Select(i => new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, tembChannels, groups, eps, device, dtype))
-            .ToArray());
+        resnets = nn.ModuleList(BuildResnets(inChannels, outChannels, tembChannels, layers, groups, eps, device, dtype));
         attentions = nn.ModuleList(Enumerable.Range(0, layers)
             .Select(_ => new Transformer2DModel(heads, outChannels / heads, outChannels, transformerLayers, crossAttentionDim, groups, eps, device, dtype))
             .ToArray());
@@ -31,21 +29,6 @@ public sealed class CrossAttnDownBlock2D : UNetDownBlock
 
     public override int ResnetCount => resnets.Count;
 
-    public override (Tensor Hidden, Tensor[] Skips) forward(Tensor hidden, Tensor temb, Tensor encoderHiddenStates)
-    {
-        var skips = new List<Tensor>();
-        var h = hidden;
-        for (int i = 0; i < resnets.Count; i++)
-        {
-            using var r = resnets[i].forward(h, temb);
-            h = attentions[i].forward(r, encoderHiddenStates);
-            skips.Add(h);
-        }
-        if (downsamplers is not null)
-        {
-            h = downsamplers[0].forward(h);
-            skips.Add(h);
-        }
-        return (h, skips.ToArray());
-    }
+    public override (Tensor Hidden, Tensor[] Skips) forward(Tensor hidden, Tensor temb, Tensor encoderHiddenStates) =>
+        ForwardLevel(hidden, temb, resnets, (i, r) => attentions[i].forward(r, encoderHiddenStates), downsamplers?[0]);
 }

@@ -13,9 +13,7 @@ public sealed class DownBlock2D : UNetDownBlock
     public DownBlock2D(long inChannels, long outChannels, long tembChannels, int layers, bool addDownsample,
         long groups, double eps, Device? device = null, ScalarType? dtype = null) : base(nameof(DownBlock2D))
     {
-        resnets = nn.ModuleList(Enumerable.Range(0, layers)
-            .Select(i => new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, tembChannels, groups, eps, device, dtype))
-            .ToArray());
+        resnets = nn.ModuleList(BuildResnets(inChannels, outChannels, tembChannels, layers, groups, eps, device, dtype));
         if (addDownsample)
             downsamplers = nn.ModuleList(new Downsample2D(outChannels, device, dtype));
         RegisterComponents();
@@ -23,20 +21,6 @@ public sealed class DownBlock2D : UNetDownBlock
 
     public override int ResnetCount => resnets.Count;
 
-    public override (Tensor Hidden, Tensor[] Skips) forward(Tensor hidden, Tensor temb, Tensor encoderHiddenStates)
-    {
-        var skips = new List<Tensor>();
-        var h = hidden;
-        foreach (var resnet in resnets)
-        {
-            h = resnet.forward(h, temb);
-            skips.Add(h);
-        }
-        if (downsamplers is not null)
-        {
-            h = downsamplers[0].forward(h);
-            skips.Add(h);
-        }
-        return (h, skips.ToArray());
-    }
+    public override (Tensor Hidden, Tensor[] Skips) forward(Tensor hidden, Tensor temb, Tensor encoderHiddenStates) =>
+        ForwardLevel(hidden, temb, resnets, null, downsamplers?[0]);
 }

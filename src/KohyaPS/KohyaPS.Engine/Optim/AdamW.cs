@@ -13,30 +13,18 @@ namespace KohyaPS.Engine.Optim;
 /// </code>
 /// Slots <c>exp_avg</c>, <c>exp_avg_sq</c>.
 /// </summary>
-public sealed class AdamW : KohyaOptimizer
+public sealed class AdamW : AdamFamily
 {
-    private readonly double _beta1;
-    private readonly double _beta2;
-    private readonly double _eps;
-    private readonly double _weightDecay;
-
     public AdamW(IReadOnlyList<(string Name, Parameter Param)> parameters,
                  (double Beta1, double Beta2)? betas = null, double eps = 1e-8, double weightDecay = 0.01)
-        : base(new OptimizerSettings { Type = OptimizerFactory.AdamW, Betas = betas, Eps = eps, WeightDecay = weightDecay },
-               parameters, AdamUpdate.Slots)
+        : base(OptimizerFactory.AdamW, parameters, betas, eps, weightDecay)
     {
-        (_beta1, _beta2) = Settings.EffectiveBetas;
-        _eps = eps;
-        _weightDecay = weightDecay;
     }
 
-    private protected override void Update(Tensor param, Tensor grad, Tensor[] state, long step, double lr)
+    /// <summary>Decoupled: <c>p *= 1 - lr*wd</c>; the gradient is unchanged.</summary>
+    private protected override Tensor ApplyWeightDecay(Tensor param, Tensor grad, double lr)
     {
-        if (_weightDecay != 0)
-            param.mul_(1 - lr * _weightDecay);
-        AdamUpdate.Apply(param, grad, state[0], state[1], step, lr, _beta1, _beta2, _eps);
+        param.mul_(1 - lr * WeightDecay);
+        return grad;
     }
-
-    private protected override IEnumerable<(string Key, string Value)> ExportSettings() =>
-        AdamUpdate.Settings(_beta1, _beta2, _eps, _weightDecay);
 }
