@@ -140,7 +140,7 @@ namespace KohyaPS.Bench
         {
             "quick" => new Plan
             {
-                Steps = new[] { new StepPlan("tiny", 32, 3, 1, 1) },
+                Steps = new[] { new StepPlan("tiny", 32, 4, 1, 1) },
                 CheckpointRounds = 3,
                 HashBytes = 128L << 20,
                 RunSteps = 150,
@@ -150,7 +150,7 @@ namespace KohyaPS.Bench
             },
             "long" => new Plan
             {
-                Steps = new[] { new StepPlan("tiny", 32, 7, 3), new StepPlan("small", 32, 7, 3), new StepPlan("tiny", 64, 3, 1, 1), new StepPlan("small", 64, 3, 1, 1) },
+                Steps = new[] { new StepPlan("tiny", 32, 8, 3), new StepPlan("small", 32, 8, 3), new StepPlan("tiny", 64, 4, 1, 1), new StepPlan("small", 64, 4, 1, 1) },
                 CheckpointRounds = 7,
                 HashBytes = 512L << 20,
                 RunSteps = 1000,
@@ -161,7 +161,7 @@ namespace KohyaPS.Bench
             },
             _ => new Plan
             {
-                Steps = new[] { new StepPlan("tiny", 32, 5, 2), new StepPlan("small", 32, 5, 1), new StepPlan("tiny", 64, 2, 0, 1) },
+                Steps = new[] { new StepPlan("tiny", 32, 6, 2), new StepPlan("small", 32, 6, 2), new StepPlan("tiny", 64, 2, 0, 1) },
             },
         };
     }

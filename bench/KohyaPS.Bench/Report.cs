@@ -156,15 +156,28 @@ public sealed class Report
         foreach (var row in Rows()) L($"| {row.Figure} | {row.Ours} | {row.Reference} | {row.Ratio} | {row.Target} | {row.Status} |");
         foreach (var err in _errors) L($"| error | {err} | | | | |");
         L();
+        L("Configurations (model resolution: timed rounds / of them with the peer): " +
+          string.Join(", ", _plan.Steps.Select(p => $"{p.Preset} {p.Resolution}²: {p.Rounds}/{p.PeerRounds}")) + "." +
+          (_options.Mode == "long" ? "" : " small 64² and the PyTorch peer at 64² run with -Long only: one engine step there takes tens of seconds, one PyTorch 1.13 step minutes."));
+        L();
         L("## How each figure is measured");
         L();
         L("**1. Engine step vs bare loop.** One real `TrainingRunner.Run` per model × resolution (demo dataset of 64 images at that resolution, " +
           $"batch {StepBench.Batch}, fp32, {StepBench.Threads} threads, no interval saves). A hook interleaves at step granularity: after each engine step " +
           "(and its built-in hooks) it runs one step of a bare loop on the same model (`TrainingModel.Create` with the same tokenizer: text encoder + UNet " +
-          "forward, MSE, backward, TorchSharp's AdamW, zero_grad, a dispose scope per step, pre-made tensors), one PyTorch peer step and a matmul probe, " +
-          "then hands back. The engine step is timed from that hand-back to the end of the next step's hooks, so it includes data loading, noise and " +
+          "forward, MSE, backward, TorchSharp's AdamW, zero_grad, a dispose scope per step, pre-made tensors), one PyTorch peer step, a matmul probe and the diagnostics below, " +
+          "then hands back; the bare step comes first in even rounds and last in odd ones, so neither side always follows the other work. The engine step is timed from that hand-back to the end of the next step's hooks, so it includes data loading, noise and " +
           "timestep sampling, gradient clipping, the engine's AdamW and the loss log. Warm-up steps each side before the first round: " +
           string.Join(", ", _plan.Steps.Select(p => $"{p.Preset} {p.Resolution}² {p.Warmup}")) + "; the peer gets one.");
+        L();
+        L("Engine-only work per step, timed apart in every round (not part of the figures above): loading and augmenting a batch " +
+          "(`TrainingData.Load`), gradient clipping (`GradientClipping.ClipByTotalNorm`), and the engine's AdamW against TorchSharp's AdamW " +
+          "over the same parameters, on stand-in gradients:");
+        L();
+        L("| model | batch load ms | clipping ms | engine AdamW ms | TorchSharp AdamW ms |");
+        L("|---|--:|--:|--:|--:|");
+        foreach (var f in Steps)
+            L($"| {f.Label} | {f.DataLoadMs.Describe("0.0")} | {f.ClipMs.Describe("0.0")} | {f.EngineAdamMs.Describe("0.0")} | {f.TorchAdamMs.Describe("0.0")} |");
         L();
         L("**2. PyTorch peer.** `bench/peer/unet_step.py` re-implements the same architecture (same state-dict names) and runs the bare-loop step " +
           "(forward, MSE, backward, `torch.optim.AdamW`, zero_grad) on the same shapes and thread count, served over stdin so its rounds interleave with ours " +
