@@ -67,41 +67,10 @@ public static class CheckpointBench
         return figures;
     }
 
-    /// <summary>A snapshot built the way the engine's CheckpointHook builds one, from public engine types.</summary>
-    public static CheckpointSnapshot Capture(TrainingContext context, string runName, string environmentJson)
-    {
-        var hp = context.Hyperparameters;
-        var state = context.State;
-        var checkpointState = new CheckpointState
-        {
-            RunName = runName,
-            RunId = Guid.NewGuid().ToString("N"),
-            CheckpointId = Guid.NewGuid().ToString("N"),
-            CreatedUtc = DateTime.UtcNow,
-            GlobalStep = state.GlobalStep,
-            Epoch = state.Epoch,
-            BatchInEpoch = state.BatchInEpoch,
-            MicroBatches = state.MicroBatches,
-            SamplesSeen = state.SamplesSeen,
-            Seed = hp.Training.Seed,
-            LrSchedule = hp.LRSchedule.Name,
-            LastLearningRate = context.LearningRate.At(Math.Max(0, state.GlobalStep - 1)),
-            Threads = torch.get_num_threads(),
-            Device = hp.Resources.Device,
-            Dtype = hp.Resources.Dtype,
-            Tokenizer = new TokenizerState { Vocabulary = context.Model.Tokenizer.Vocabulary.ToList(), MaxLength = context.Model.Tokenizer.MaxLength },
-            Reason = "Bench",
-        };
-        return new CheckpointSnapshot(
-            CheckpointNames.For(runName, state.GlobalStep),
-            checkpointState,
-            CheckpointSnapshot.CopyTensors(context.Model.StateTensors()),
-            context.Optimizer.ExportState(),
-            ModelMetadata.For(context, checkpointState),
-            HyperparameterYaml.Serialize(hp),
-            context.Data.DescribeJson(),
-            environmentJson);
-    }
+    /// <summary>A snapshot captured exactly as the engine's CheckpointHook captures one.</summary>
+    public static CheckpointSnapshot Capture(TrainingContext context, string runName, string environmentJson) =>
+        CheckpointSnapshot.Capture(context, runName, "Bench", Guid.NewGuid().ToString("N"), null, new List<SegmentRecord>(), null,
+            context.Data.DescribeJson(), environmentJson);
 
     private static string SaveRounds(TrainingContext context, string root, int rounds, CheckpointFigures figures, Action<string> log)
     {

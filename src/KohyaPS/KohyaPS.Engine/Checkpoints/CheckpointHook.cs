@@ -1,6 +1,5 @@
 using System.Globalization;
 using KohyaPS.Contracts;
-using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Training;
 
 namespace KohyaPS.Engine.Checkpoints;
@@ -72,43 +71,9 @@ public sealed class CheckpointHook : ITrainingHook, IDisposable
         _saver.Submit(snapshot, wait);
     }
 
-    private CheckpointSnapshot Capture(TrainingContext context, string reason)
-    {
-        var hp = context.Hyperparameters;
-        var state = context.State;
-        var checkpointState = new CheckpointState
-        {
-            RunName = context.RunName,
-            RunId = _lineage.RunId,
-            CheckpointId = Guid.NewGuid().ToString("N"),
-            ParentCheckpointId = _lineage.LastCheckpointId,
-            CreatedUtc = DateTime.UtcNow,
-            GlobalStep = state.GlobalStep,
-            Epoch = state.Epoch,
-            BatchInEpoch = state.BatchInEpoch,
-            MicroBatches = state.MicroBatches,
-            SamplesSeen = state.SamplesSeen,
-            Seed = hp.Training.Seed,
-            LrSchedule = hp.LRSchedule.Name,
-            LastLearningRate = context.LearningRate.At(Math.Max(0, state.GlobalStep - 1)),
-            SmoothedLoss = double.IsFinite(_smoothedLoss) ? _smoothedLoss : null,
-            Threads = TorchSharp.torch.get_num_threads(),
-            Device = hp.Resources.Device,
-            Dtype = hp.Resources.Dtype,
-            Tokenizer = new TokenizerState { Vocabulary = context.Model.Tokenizer.Vocabulary.ToList(), MaxLength = context.Model.Tokenizer.MaxLength },
-            Reason = reason,
-            Segments = _lineage.Segments,
-        };
-        return new CheckpointSnapshot(
-            CheckpointNames.For(context.RunName, state.GlobalStep),
-            checkpointState,
-            CheckpointSnapshot.CopyTensors(context.Model.StateTensors()),
-            context.Optimizer.ExportState(),
-            ModelMetadata.For(context, checkpointState),
-            HyperparameterYaml.Serialize(hp),
-            _datasetJson(),
-            _environmentJson);
-    }
+    private CheckpointSnapshot Capture(TrainingContext context, string reason) =>
+        CheckpointSnapshot.Capture(context, context.RunName, reason, _lineage.RunId, _lineage.LastCheckpointId, _lineage.Segments,
+            double.IsFinite(_smoothedLoss) ? _smoothedLoss : null, _datasetJson(), _environmentJson);
 
     public void Dispose() => _saver.Dispose();
 }

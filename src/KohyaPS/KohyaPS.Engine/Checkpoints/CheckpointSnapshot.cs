@@ -1,4 +1,6 @@
+using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Optim;
+using KohyaPS.Engine.Training;
 using static TorchSharp.torch;
 
 namespace KohyaPS.Engine.Checkpoints;
@@ -38,6 +40,49 @@ public sealed class CheckpointSnapshot : IDisposable
         Model.Sum(kv => kv.Value.NumberOfElements * kv.Value.ElementSize)
         + Optimizer.Tensors.Values.Sum(t => t.NumberOfElements * t.ElementSize)
         + 64 * 1024 + 2L * (HyperparametersYaml.Length + DatasetJson.Length + EnvironmentJson.Length + State.ToJson().Length);
+
+    /// <summary>
+    /// Captures the live run between steps (on the training thread): state, settings, and CPU copies of the
+    /// model and optimizer tensors. The one place a checkpoint's contents are assembled.
+    /// </summary>
+    public static CheckpointSnapshot Capture(TrainingContext context, string runName, string reason, string runId,
+        string? parentCheckpointId, List<SegmentRecord> segments, double? smoothedLoss, string datasetJson, string environmentJson)
+    {
+        var hp = context.Hyperparameters;
+        var state = context.State;
+        var checkpointState = new CheckpointState
+        {
+            RunName = runName,
+            RunId = runId,
+            CheckpointId = Guid.NewGuid().ToString("N"),
+            ParentCheckpointId = parentCheckpointId,
+            CreatedUtc = DateTime.UtcNow,
+            GlobalStep = state.GlobalStep,
+            Epoch = state.Epoch,
+            BatchInEpoch = state.BatchInEpoch,
+            MicroBatches = state.MicroBatches,
+            SamplesSeen = state.SamplesSeen,
+            Seed = hp.Training.Seed,
+            LrSchedule = hp.LRSchedule.Name,
+            LastLearningRate = context.LearningRate.At(Math.Max(0, state.GlobalStep - 1)),
+            SmoothedLoss = smoothedLoss,
+            Threads = TorchSharp.torch.get_num_threads(),
+            Device = hp.Resources.Device,
+            Dtype = hp.Resources.Dtype,
+            Tokenizer = new TokenizerState { Vocabulary = context.Model.Tokenizer.Vocabulary.ToList(), MaxLength = context.Model.Tokenizer.MaxLength },
+            Reason = reason,
+            Segments = segments,
+        };
+        return new CheckpointSnapshot(
+            CheckpointNames.For(runName, state.GlobalStep),
+            checkpointState,
+            CopyTensors(context.Model.StateTensors()),
+            context.Optimizer.ExportState(),
+            Checkpoints.ModelMetadata.For(context, checkpointState),
+            HyperparameterYaml.Serialize(hp),
+            datasetJson,
+            environmentJson);
+    }
 
     /// <summary>Copies live tensors to CPU-owned clones (call on the training thread, between steps).</summary>
     public static IReadOnlyList<KeyValuePair<string, Tensor>> CopyTensors(IEnumerable<KeyValuePair<string, Tensor>> live) =>
