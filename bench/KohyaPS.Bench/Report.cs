@@ -92,6 +92,10 @@ public sealed class Report
             rows.Add(new Row("7 SHA-256 Checksums.HashFile vs openssl dgst (1 thread each)", $"{h.HashMBps.Describe("0")} MiB/s",
                 h.OpensslMBps.Count > 0 ? $"{h.OpensslMBps.Describe("0")} MiB/s" : h.OpensslNote ?? "", h.HashOverOpenssl.Describe("0.00"), "≥ 0.90",
                 Judge(h.HashOverOpenssl, v => v >= 0.9)));
+        if (Checkpoint is { ParallelVerifyMBps.Count: > 0 } hp)
+                rows.Add(new Row($"7b SHA-256 Checksums.Verify vs {System.Environment.ProcessorCount} openssl processes ({hp.ParallelFiles} files, all cores)",
+                    $"{hp.ParallelVerifyMBps.Describe("0")} MiB/s", $"{hp.ParallelOpensslMBps.Describe("0")} MiB/s", hp.ParallelOverOpenssl.Describe("0.00"), "≥ 0.90",
+                    Judge(hp.ParallelOverOpenssl, v => v >= 0.9)));
         if (Runs is { Rss.Count: > 1 } m)
             rows.Add(new Row($"8 RSS growth, step {m.Rss[0].Step} → {m.Rss[^1].Step}", $"{m.RssGrowthPercent:0.0} %",
                 $"{m.Rss[0].Bytes / CheckpointBench.MiB:0} → {m.Rss[^1].Bytes / CheckpointBench.MiB:0} MiB", "", "< 5 %", m.RssGrowthPercent < 5 ? "pass" : "FAIL"));
@@ -244,7 +248,10 @@ public sealed class Report
         if (Checkpoint is { } h)
         {
             L();
-            L($"- Verify (parallel): {h.VerifyMBps.Describe("0")} MiB/s over {h.HashedBytes / CheckpointBench.MiB:0} MiB per round");
+            L($"- Verify (parallel over the checkpoint's own files): {h.VerifyMBps.Describe("0")} MiB/s over {h.HashedBytes / CheckpointBench.MiB:0} MiB per round");
+            if (h.ParallelVerifyMBps.Count > 0)
+                L($"- Scaling (row 7b): {h.ParallelFiles} copies of the model file, `Checksums.Verify` against {System.Environment.ProcessorCount} `openssl dgst` processes " +
+                  $"started together; parallel over single-thread HashFile = {h.ParallelScaling.Describe("0.00")}× on {System.Environment.ProcessorCount} logical processors.");
         }
         L();
         L($"**8. RSS.** VmRSS of the bench process every {RunBench.RssEvery} steps of the AsyncSave run (interval saves included), growth from the first sample to the last.");
