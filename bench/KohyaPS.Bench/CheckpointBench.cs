@@ -109,15 +109,16 @@ public static class CheckpointBench
     }
 
     /// <summary>
-    /// Where a save's time goes: the two safetensors files written alone (SafetensorsWriter, which hashes the data
-    /// as it streams and flushes to disk) and the second read-and-hash of those files for checksums.sha256.
+    /// Where a save's time goes: the two safetensors files written alone (SafetensorsWriter, which hashes data and
+    /// file as it streams and flushes to disk), and what re-reading them for checksums.sha256 would cost (saves
+    /// before 2026-11-25 did that; now the writer's own hashes go into the list).
     /// </summary>
     private static void Breakdown(CheckpointSnapshot snapshot, string dir, CheckpointFigures figures)
     {
         Directory.CreateDirectory(dir);
         string model = Path.Combine(dir, CheckpointNames.ModelFile), optimizer = Path.Combine(dir, CheckpointNames.OptimizerFile);
         long t0 = Stopwatch.GetTimestamp();
-        SafetensorsWriter.Write(model, snapshot.Model, snapshot.ModelMetadata, embedModelHash: true);
+        SafetensorsWriter.Write(model, snapshot.Model, snapshot.ModelMetadata);
         SafetensorsWriter.Write(optimizer, snapshot.Optimizer.Tensors, null);
         long t1 = Stopwatch.GetTimestamp();
         Checksums.HashFile(model);
@@ -132,7 +133,7 @@ public static class CheckpointBench
         // same hashing and layout, a different way to the disk.
         long b0 = Stopwatch.GetTimestamp();
         using (var stream = new FileStream(model, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            SafetensorsWriter.Write(stream, snapshot.Model, snapshot.ModelMetadata, embedModelHash: true);
+            SafetensorsWriter.Write(stream, snapshot.Model, snapshot.ModelMetadata);
         using (var stream = new FileStream(optimizer, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             SafetensorsWriter.Write(stream, snapshot.Optimizer.Tensors, null);
         figures.BufferedWriterMs.Add(StepClock.Ms(b0, Stopwatch.GetTimestamp()));

@@ -217,8 +217,8 @@ public sealed class Report
             L($"- capture (CPU copies of weights and optimizer state, on the training thread): {c.CaptureMs.Describe("0.0")} ms; tensor files {c.TensorFileBytes / CheckpointBench.MiB:0.0} MiB; " +
               $"load {c.LoadMs.Describe("0.0")} ms");
             L($"- where a save's {c.SaveMs.Describe("0")} ms go (same snapshot, separately): the two safetensors files written and flushed alone " +
-              $"{c.TensorWriteMs.Describe("0")} ms (their data is hashed while streaming); re-reading and hashing them for checksums.sha256 " +
-              $"{c.RehashMs.Describe("0")} ms; the rest (four small files, each fsynced, the checksum list, two directory fsyncs, rename) is the remainder. " +
+              $"{c.TensorWriteMs.Describe("0")} ms (data and whole file hashed while streaming, so checksums.sha256 needs no second read; " +
+              $"that re-read, which saves did before, would cost {c.RehashMs.Describe("0")} ms); the rest (four small files, each fsynced, the checksum list, two directory fsyncs, rename) is the remainder. " +
               $"The same two files written by SafetensorsWriter into 1 MiB-buffered streams without preallocation: {c.BufferedWriterMs.Describe("0")} ms; " +
               $"the same tensor bytes through a plain 1 MiB-buffered FileStream with one fsync per file (no hashing): {c.RawWriteMs.Describe("0")} ms.");
         }
