@@ -31,6 +31,7 @@ public sealed class Report
     public CheckpointFigures? Checkpoint { get; set; }
     public RunFigures? Runs { get; set; }
     public ShellFigures? Shell { get; set; }
+    public CrashFigures? Crash { get; set; }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -99,6 +100,9 @@ public sealed class Report
         if (Runs is { Rss.Count: > 1 } m)
             rows.Add(new Row($"8 RSS growth, step {m.Rss[0].Step} → {m.Rss[^1].Step}", $"{m.RssGrowthPercent:0.0} %",
                 $"{m.Rss[0].Bytes / CheckpointBench.MiB:0} → {m.Rss[^1].Bytes / CheckpointBench.MiB:0} MiB", "", "< 5 %", m.RssGrowthPercent < 5 ? "pass" : "FAIL"));
+        if (Crash is { } k)
+            rows.Add(new Row($"9 kill -9 crash run: {k.Kills} kills ({k.KillsInsideSave} inside a save)",
+                $"{k.Corrupt} corrupt / {k.CheckpointsTested}", $"{k.Mismatches} mismatch / {k.CheckpointsCompared}", "", "0 and 0", k.Passed ? "pass" : "FAIL"));
         return rows;
     }
 
@@ -259,6 +263,23 @@ public sealed class Report
         {
             L();
             L("- samples (step: MiB): " + string.Join(", ", m.Rss.Select(x => $"{x.Step}: {x.Bytes / CheckpointBench.MiB:0.0}")));
+        }
+        L();
+        L("**9. Crash run.** `bench/Invoke-CrashTrials.ps1`: the tiny demo model trains in a child pwsh (saves every 3 steps, async, each file " +
+          "of a save slowed by 40 ms so kills land inside saves) and is SIGKILLed at a random moment after 1–6 more steps, again and again; " +
+          "after every kill each new checkpoint must pass Test-KohyaCheckpoint and none may vanish. Then the run is resumed to its target and " +
+          "every checkpoint step it shares with an uninterrupted reference run must hold the same tensor bytes (model and optimizer).");
+        if (Crash is { } k)
+        {
+            L();
+            L($"- {k.Trials} trials, {k.Kills} kills, {k.KillsInsideSave} inside a save; {k.CheckpointsTested} checkpoint tests, {k.Corrupt} corrupt; " +
+              $"{k.CheckpointsCompared} checkpoints compared, {k.Mismatches} mismatches; final step {k.FinalStep}/{k.TargetStep}; {k.Seconds:0} s");
+            foreach (var d in k.CorruptDetails.Concat(k.MismatchDetails)) L($"  - {d}");
+        }
+        else
+        {
+            L();
+            L("- not run (Invoke-Benchmarks.ps1 runs it when given -ModuleManifest; -CrashTrials 0 skips it)");
         }
         if (_errors.Count > 0)
         {
