@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using KohyaPS.Contracts;
+using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Checkpoints.Safetensors;
 using static KohyaPS.Engine.Interop.ForeignFolderNames;
 
@@ -68,7 +69,8 @@ public static class ForeignCheckpointDetector
     /// each subfolder that is not itself a checkpoint (so <c>output/x-state</c> and <c>workspace/backup/&lt;backup&gt;</c>
     /// are found from the run folder) — never deeper. Folders are recognised as in <see cref="Recognize"/>; files
     /// count when they end in <c>.safetensors</c> and hold kohya LoRA tensors. Names starting with '.' (temporary
-    /// and hidden entries) are skipped. Sorted by path.
+    /// and hidden entries) are skipped, and so is the inside of our own checkpoint folders (<c>&lt;run&gt;-s&lt;step&gt;</c>).
+    /// Sorted by path.
     /// </summary>
     /// <exception cref="KohyaException"><c>ForeignCheckpointPathNotFound</c>.</exception>
     public static IReadOnlyList<KohyaForeignCheckpointInfo> Scan(string folder, bool verifyLoraHashes = false)
@@ -87,6 +89,8 @@ public static class ForeignCheckpointDetector
                     results.Add(info);
                     continue;
                 }
+                if (CheckpointNames.StepOf(Path.GetFileName(entry)) is not null)
+                    continue; // one of our own checkpoints: Get-KohyaCheckpoint lists those
                 foreach (string inner in Entries(entry))
                 {
                     var found = Directory.Exists(inner) ? InspectFolder(inner, verifyLoraHashes)
