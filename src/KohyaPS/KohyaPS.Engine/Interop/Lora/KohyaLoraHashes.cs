@@ -37,7 +37,7 @@ public static class KohyaLoraHashes
     /// The header length (after padding) that Python's safetensors writer gives a file with these tensors and the
     /// <c>ss_*</c> entries of <paramref name="metadata"/>.
     /// </summary>
-    public static long PythonHeaderLength(IEnumerable<KeyValuePair<string, string>> metadata, IEnumerable<SafetensorsEntry> entries)
+    internal static long PythonHeaderLength(IEnumerable<KeyValuePair<string, string>> metadata, IEnumerable<SafetensorsEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(entries);
@@ -76,14 +76,14 @@ public static class KohyaLoraHashes
     /// Where the legacy window starts inside the data region, given the Python header length; null when the window
     /// would include header bytes (header of 1 MiB or more), which cannot be reproduced.
     /// </summary>
-    public static long? LegacyWindowDataOffset(long pythonHeaderLength)
+    internal static long? LegacyWindowDataOffset(long pythonHeaderLength)
     {
         long offset = LegacyWindowStart - SafetensorsHeader.LengthPrefixSize - pythonHeaderLength;
         return offset >= 0 ? offset : null;
     }
 
     /// <summary>The legacy hash of the window bytes (possibly fewer than 64 KiB, or none, when the data is short).</summary>
-    public static string LegacyHashOf(ReadOnlySpan<byte> window) => Convert.ToHexStringLower(SHA256.HashData(window))[..8];
+    internal static string LegacyHashOf(ReadOnlySpan<byte> window) => Convert.ToHexStringLower(SHA256.HashData(window))[..8];
 
     /// <summary>
     /// Recomputes <c>sshs_legacy_hash</c> for an open file from its data and its <c>ss_*</c> metadata, reading at most
