@@ -135,6 +135,24 @@ public sealed class KohyaLoraExporterTests : InteropTempFolder
     }
 
     [Fact]
+    public void ExportedHashesEqualThoseOfAnIndependentlyBuiltPythonImage()
+    {
+        var result = KohyaLoraExporter.Export(PathFor("x.safetensors"), OurTensors(bigRows: 100), Map, Settings());
+        byte[] file = File.ReadAllBytes(result.Path);
+        var header = SafetensorsHeader.Parse(file, "x");
+        var python = new LoraFileBuilder();
+        foreach (var (key, value) in header.Metadata.Where(kv => kv.Key.StartsWith("ss_", StringComparison.Ordinal)))
+            python.Meta(key, value);
+        foreach (var e in header.Entries)
+            python.Tensor(e.Name, e.Dtype.GetName(), e.GetShape(), file[(int)(header.DataStart + e.Begin)..(int)(header.DataStart + e.End)]);
+        byte[] image = python.Build(hashes: false);
+        Assert.Equal(LoraFileBuilder.ModelHash(image), result.ModelHash);
+        Assert.Equal(LoraFileBuilder.LegacyHash(image), result.LegacyHash);
+        Assert.Equal(result.ModelHash, header.Metadata["sshs_model_hash"]);
+        Assert.Equal(result.LegacyHash, header.Metadata["sshs_legacy_hash"]);
+    }
+
+    [Fact]
     public void AFlippedByteInTheDataOfAnExportedFileIsAMismatch()
     {
         string path = PathFor("x.safetensors");
