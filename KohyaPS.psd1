@@ -19,6 +19,7 @@
         'Stop-KohyaTraining'
         'Get-KohyaCheckpoint'
         'Test-KohyaCheckpoint'
+        'Export-KohyaLora'
         'Remove-KohyaCheckpoint'
         'Import-KohyaHyperparameterSet'
         'Export-KohyaHyperparameterSet'
