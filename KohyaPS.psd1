@@ -22,6 +22,11 @@
         'Import-KohyaHyperparameterSet'
         'Export-KohyaHyperparameterSet'
         'New-KohyaDemoDataset'
+        'New-KohyaDatasetManifest'
+        'Import-KohyaDatasetManifest'
+        'Export-KohyaDatasetManifest'
+        'Compare-KohyaDatasetManifest'
+        'Test-KohyaDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
