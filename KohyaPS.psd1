@@ -24,6 +24,11 @@
         'Import-KohyaHyperparameterSet'
         'Export-KohyaHyperparameterSet'
         'New-KohyaDemoDataset'
+        'New-KohyaDatasetManifest'
+        'Import-KohyaDatasetManifest'
+        'Export-KohyaDatasetManifest'
+        'Compare-KohyaDatasetManifest'
+        'Test-KohyaDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

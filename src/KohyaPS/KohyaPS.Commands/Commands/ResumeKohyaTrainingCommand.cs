@@ -53,6 +53,10 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     [Parameter]
     public string? DatasetPath { get; set; }
 
+    /// <summary>Continue even when the dataset changed since the checkpoint; the change is recorded in the lineage.</summary>
+    [Parameter]
+    public SwitchParameter AcceptDatasetChanges { get; set; }
+
     /// <summary>Run as a background job.</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -119,6 +123,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
             MaxSteps = MaxSteps,
             AdditionalSteps = AdditionalSteps,
             DatasetPath = DatasetPath is null ? null : ResolveFileSystemPath(DatasetPath),
+            AcceptDatasetChanges = AcceptDatasetChanges,
         };
     }
 

@@ -18,6 +18,12 @@ public sealed class ResumeRequest
     /// <summary>Another location for the dataset the run used (the checkpoint records the original path).</summary>
     public string? DatasetPath { get; init; }
 
+    /// <summary>Continue whatever changed (-Force).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Continue on a dataset that changed since the checkpoint (-AcceptDatasetChanges); the change is recorded in the lineage.</summary>
+    public bool AcceptDatasetChanges { get; init; }
+
     /// <summary>Writes the checkpoints; null means the standard writer (tests inject free-space faults here).</summary>
     public KohyaPS.Engine.Checkpoints.CheckpointWriter? CheckpointWriter { get; init; }
 
