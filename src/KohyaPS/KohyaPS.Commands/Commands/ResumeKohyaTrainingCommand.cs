@@ -131,6 +131,16 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     {
         object? value = input is PSObject ps ? ps.BaseObject : input;
         var shape = input is PSObject wrapped ? wrapped : PSObject.AsPSObject(value);
+        string? format = value switch { KohyaCheckpointInfo i => i.Format, KohyaCheckpointTestResult t => t.Format, _ => null };
+        if (format is not null && format != "KohyaPS")
+        {
+            WriteError(ErrorRecordFactory.Create("CheckpointFormatNotResumable", ErrorCategory.InvalidData,
+                format == "KohyaLora"
+                    ? $"'{shape.Properties["Path"]?.Value}' is a LoRA file: it holds weights only, no training state to resume."
+                    : $"'{shape.Properties["Path"]?.Value}' is a {format} checkpoint: KohyaPS lists and tests those but does not resume them (their optimizer and RNG state are Python pickles, which KohyaPS never executes).",
+                value, "Start a KohyaPS run (Invoke-KohyaTraining) and resume its checkpoints."));
+            return null;
+        }
         switch (value)
         {
             case KohyaCheckpointInfo info:

@@ -1,12 +1,5 @@
 namespace KohyaPS.Contracts;
 
-/// <summary>How bad a dataset finding is: an Error stops training (or drops the file silently); a Warning trains but probably not as meant.</summary>
-public enum KohyaFindingSeverity
-{
-    Warning,
-    Error,
-}
-
 /// <summary>One problem Test-KohyaDataset found in a dataset.</summary>
 public sealed class KohyaDatasetFinding
 {

@@ -19,7 +19,9 @@ internal static class ForeignVerifier
         if (info is null)
             return null;
         var checks = new CheckList();
-        checks.Pass("Format", $"{info.Format}: {info.Files.Count} files, {info.SizeBytes / 1048576.0:0.0} MiB.");
+        checks.Pass("Format", info.Format == KohyaForeignFormat.KohyaLora
+            ? $"A kohya LoRA file of {info.SizeBytes / 1048576.0:0.00} MiB."
+            : $"{info.Format}: {info.Files.Count} files, {info.SizeBytes / 1048576.0:0.0} MiB.");
         foreach (var f in info.Findings)
         {
             string name = f.Target is { Length: > 0 } t ? $"{f.ErrorId} ({Path.GetFileName(t)})" : f.ErrorId;
