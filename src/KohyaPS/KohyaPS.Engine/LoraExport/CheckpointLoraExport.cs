@@ -79,7 +79,9 @@ public static class CheckpointLoraExport
         }
 
         var keyMap = KeyMapFor(trained.Keys);
-        var settings = Settings(request, hp, state, hasLora ? null : request.Rank, source, error);
+        // Extraction caps each module's rank at its smaller side (alpha = that rank); ss_network_dim names the largest.
+        int? rank = hasLora ? null : (int)lora.Where(kv => kv.Key.EndsWith(".alpha", StringComparison.Ordinal)).Max(kv => kv.Value.item<float>());
+        var settings = Settings(request, hp, state, rank, source, error);
         var written = KohyaLoraExporter.Export(request.OutputPath, lora, keyMap, settings, request.Overwrite);
         var info = KohyaLoraReader.Read(written.Path, verifyHashes: true);
         if (info.ModelHashCheck != KohyaHashCheck.Match)
