@@ -284,6 +284,22 @@ public sealed class KohyaLoraExporterTests : InteropTempFolder
     }
 
     [Fact]
+    public void ExportsFromOneOfOurModelFiles()
+    {
+        var tensors = OurTensors();
+        tensors["kohyaps.not_a_lora_tensor"] = torch.zeros(3);
+        string model = PathFor("model.safetensors");
+        SafetensorsWriter.Write(model, tensors, new Dictionary<string, string> { ["ss_steps"] = "1500" });
+        var result = KohyaLoraExporter.ExportFromFile(model, PathFor("out.safetensors"), Map, Settings(KohyaLoraSaveDtype.Float32));
+        Assert.Equal(9, result.TensorCount);
+        using var file = SafetensorsFile.Open(result.Path);
+        using var up = file.ReadTensor(Map.ToKohyaName($"unet.{Attn}.lora_up.weight"));
+        Assert.True(up.equal(tensors[$"unet.{Attn}.lora_up.weight"]).all().item<bool>());
+        Assert.Equal(InteropErrorIds.PathNotFound,
+            Assert.Throws<KohyaException>(() => KohyaLoraExporter.ExportFromFile(PathFor("none.safetensors"), PathFor("o2.safetensors"), Map, Settings())).ErrorId);
+    }
+
+    [Fact]
     public void SessionIdIsStableAndInRange()
     {
         Assert.Equal(KohyaLoraExportSettings.SessionIdFrom("abc"), KohyaLoraExportSettings.SessionIdFrom("abc"));

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Checkpoints.Safetensors;
 using KohyaPS.Engine.Native;
@@ -82,6 +81,32 @@ public static class KohyaLoraExporter
         {
             TryDelete(temp);
         }
+    }
+
+    /// <summary>
+    /// Exports the LoRA tensors of one of our <c>model.safetensors</c> files (the names ending in <c>.lora_down.weight</c>,
+    /// <c>.lora_up.weight</c> or <c>.alpha</c>; other tensors are ignored). See <see cref="Export"/>.
+    /// </summary>
+    /// <exception cref="SafetensorsFormatException">The source breaks the safetensors format.</exception>
+    public static KohyaLoraExportResult ExportFromFile(string sourcePath, string outputPath, KohyaLoraKeyMap keyMap,
+        KohyaLoraExportSettings settings, bool overwrite = false)
+    {
+        ArgumentNullException.ThrowIfNull(sourcePath);
+        if (!File.Exists(sourcePath))
+            throw new KohyaException(InteropErrorIds.PathNotFound, KohyaErrorKind.ObjectNotFound, $"'{sourcePath}' does not exist.", target: sourcePath);
+        TorchRuntime.EnsureLoaded();
+        using var scope = torch.NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using (var source = SafetensorsFile.Open(sourcePath))
+        {
+            foreach (var entry in source.Entries)
+            {
+                if (entry.Name.EndsWith(KohyaLoraKeys.DownSuffix, StringComparison.Ordinal) || entry.Name.EndsWith(KohyaLoraKeys.UpSuffix, StringComparison.Ordinal)
+                    || entry.Name.EndsWith(KohyaLoraKeys.AlphaSuffix, StringComparison.Ordinal))
+                    tensors[entry.Name] = source.ReadTensor(entry.Name);
+            }
+        }
+        return Export(outputPath, tensors, keyMap, settings, overwrite);
     }
 
     private static void CheckTarget(string target, bool overwrite)
