@@ -128,3 +128,67 @@ Test-KohyaCheckpoint -Path '$run' | Out-String -Width 200
         $text | Should -Match 'run-s00000003\s+3 KohyaPS\s+True'
     }
 }
+
+Describe 'Export-KohyaLora and checkpoints of other trainers through pwsh' {
+    BeforeEach { $script:Dir = [IO.Directory]::CreateTempSubdirectory('kohya-pester-lora-').FullName }
+    AfterEach { Remove-Item $Dir -Recurse -Force -ErrorAction SilentlyContinue }
+
+    It 'exports a LoRA that Get-KohyaCheckpoint lists and Test-KohyaCheckpoint passes; Resume refuses it; a flipped byte fails its hash' {
+        $run = Copy-Run "$Dir/run"
+        $r = Invoke-KohyaChild @"
+Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
+`$ErrorActionPreference = 'Stop'
+`$lora = Get-KohyaCheckpoint -Path '$run' -Latest | Export-KohyaLora -OutputPath '$run/cat.safetensors' -Rank 4
+"EXPORTED=`$(`$lora.NetworkDim)|`$(`$lora.NetworkAlpha)|`$(`$lora.Steps)|`$(`$lora.ModelHashCheck)|`$(`$lora.TrainingMetadata['ss_network_module'])"
+(Get-KohyaCheckpoint -Path '$run' | ForEach-Object { '{0}:{1}' -f `$_.Format, `$_.Step }) -join ','
+`$t = Get-KohyaCheckpoint -Path '$run/cat.safetensors' | Test-KohyaCheckpoint
+"TEST=`$(`$t.Format)|`$(`$t.IsValid)"
+Get-KohyaCheckpoint -Path '$run/cat.safetensors' | Resume-KohyaTraining -ErrorVariable e -ErrorAction SilentlyContinue
+"RESUME=`$(`$e[0].FullyQualifiedErrorId)"
+try { Get-KohyaCheckpoint -Path '$run' -Latest | Export-KohyaLora -OutputPath '$run/cat.safetensors' } catch { "AGAIN=`$(`$_.FullyQualifiedErrorId)" }
+"@
+        $r.ExitCode | Should -Be 0 -Because ($r.Output -join "`n")
+        $r.Output | Should -Contain 'EXPORTED=4|4|3|Match|networks.lora'
+        $r.Output | Should -Contain 'KohyaPS:1,KohyaPS:2,KohyaPS:3,KohyaLora:3'
+        $r.Output | Should -Contain 'TEST=KohyaLora|True'
+        ($r.Output | Where-Object { $_ -like 'RESUME=*' }) | Should -Match '^RESUME=CheckpointFormatNotResumable'
+        ($r.Output | Where-Object { $_ -like 'AGAIN=*' }) | Should -Match '^AGAIN=KohyaLoraExportExists'
+
+        $bytes = [IO.File]::ReadAllBytes("$run/cat.safetensors"); $bytes[$bytes.Length - 3] = $bytes[$bytes.Length - 3] -bxor 0x01
+        [IO.File]::WriteAllBytes("$run/cat.safetensors", $bytes)
+        $r2 = Invoke-KohyaChild @"
+Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
+`$t = Test-KohyaCheckpoint -Path '$run/cat.safetensors'
+"VALID=`$(`$t.IsValid)"
+`$t.Checks | Where-Object Status -eq 'Fail' | ForEach-Object { "FAIL=`$(`$_.ErrorId)" }
+"@
+        $r2.Output | Should -Contain 'VALID=False'
+        $r2.Output | Should -Contain 'FAIL=KohyaLoraHashMismatch'
+    }
+
+    It 'recognises an sd-scripts state folder (pickles listed, never opened) and fails one whose train_state.json has the wrong types' {
+        $run = Copy-Run "$Dir/run"
+        $out = New-Item -ItemType Directory "$Dir/sd-output"
+        $null = Invoke-KohyaChild "Import-Module `$env:KOHYA_MODULE_MANIFEST; `$null = Get-KohyaCheckpoint -Path '$run' -Latest | Export-KohyaLora -OutputPath '$out/cat.safetensors' -Rank 2"
+        foreach ($name in 'cat-000004-state', 'cat-000005-state') {
+            $state = New-Item -ItemType Directory (Join-Path $out $name)
+            Copy-Item "$out/cat.safetensors" (Join-Path $state 'model.safetensors')
+            [IO.File]::WriteAllBytes((Join-Path $state 'optimizer.bin'), [byte[]](0x80, 0x04, 0x95, 0x00))  # a pickle header: must never be executed
+            [IO.File]::WriteAllBytes((Join-Path $state 'random_states_0.pkl'), [byte[]](0x80, 0x04))
+            Set-Content (Join-Path $state 'scheduler.bin') 'x'
+        }
+        Set-Content "$out/cat-000004-state/train_state.json" '{"current_epoch": 4, "current_step": 120}'
+        Set-Content "$out/cat-000005-state/train_state.json" '{"current_epoch": "five", "current_step": -1}'
+        $r = Invoke-KohyaChild @"
+Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
+Get-KohyaCheckpoint -Path '$out' | ForEach-Object { "LIST=`$(`$_.Name)|`$(`$_.Format)|`$(`$_.Step)|`$(`$_.IsComplete)" }
+Test-KohyaCheckpoint -Path '$out' | ForEach-Object { `$t = `$_; "TEST=`$(`$t.Name)|`$(`$t.IsValid)|`$((`$t.Checks | Where-Object Status -ne 'Pass' | ForEach-Object ErrorId | Sort-Object) -join ',')" }
+"@
+        $r.ExitCode | Should -Be 0 -Because ($r.Output -join "`n")
+        $r.Output | Should -Contain 'LIST=cat-000004-state|SdScriptsState|120|True'
+        $r.Output | Should -Contain 'LIST=cat.safetensors|KohyaLora|3|True'
+        ($r.Output | Where-Object { $_ -like 'LIST=cat-000005-state|*' }) | Should -Match '\|SdScriptsState\|.*\|False$'
+        ($r.Output | Where-Object { $_ -like 'TEST=cat-000004-state|*' }) | Should -Be 'TEST=cat-000004-state|True|CheckpointFormatNotResumable'
+        ($r.Output | Where-Object { $_ -like 'TEST=cat-000005-state|*' }) | Should -Match '^TEST=cat-000005-state\|False\|.*SdScriptsTrainStateWrongType'
+    }
+}
