@@ -37,8 +37,7 @@ public static class CheckpointVerifier
         var hp = checks.Run("Hyperparameters", () => LoadSettings(dir), h => $"Valid; preset {h.Model.Preset}, {h.Optimizer.Type}, learning rate {h.Optimizer.LearningRate:G4}.");
         var environment = checks.Run("Environment", () => ReadJson<KohyaEnvironmentInfo>(dir, CheckpointNames.EnvironmentFile),
             e => $"Written by KohyaPS {e.KohyaPSVersion}, TorchSharp {e.TorchSharpVersion}, {e.OperatingSystem}.");
-        checks.Run("Dataset list", () => ReadJson<JsonElement?>(dir, CheckpointNames.DatasetFile) is { ValueKind: JsonValueKind.Object } o ? (object)o
-                : throw Invalid(dir, CheckpointNames.DatasetFile, "it is not a JSON object"), _ => "Readable.");
+        DatasetCheck(dir, checks);
         var model = checks.Run("Model header", () => SafetensorsHeader.Read(Path.Combine(dir, CheckpointNames.ModelFile)),
             h => $"{h.Entries.Count} tensors, {h.DataLength / 1048576.0:0.0} MiB, {h.Metadata.Count} metadata keys.");
         var optimizer = checks.Run("Optimizer header", () => SafetensorsHeader.Read(Path.Combine(dir, CheckpointNames.OptimizerFile)),
@@ -92,6 +91,35 @@ public static class CheckpointVerifier
             checks.Skip("Optimizer values", "optimizer.safetensors has no readable header.");
         else
             FiniteScan.Run(Path.Combine(dir, CheckpointNames.OptimizerFile), "Optimizer values", "NonFiniteOptimizerState", checks, reading, cancellation);
+    }
+
+    /// <summary>dataset.json: a manifest is parsed strictly (its own hashes re-checked); a file list from before manifests is a warning.</summary>
+    private static void DatasetCheck(string dir, CheckList checks)
+    {
+        const string name = "Dataset manifest";
+        string? text = checks.Run(name + " file", () => ReadText(dir, CheckpointNames.DatasetFile), _ => "Readable.");
+        if (text is null)
+            return;
+        if (!Datasets.DatasetManifestJson.IsManifest(text))
+        {
+            bool fileList;
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                fileList = doc.RootElement.ValueKind == JsonValueKind.Object;
+            }
+            catch (JsonException)
+            {
+                fileList = false;
+            }
+            if (fileList)
+                checks.Warn(name, "DatasetManifestMissing", "dataset.json is a file list from before manifests: resume cannot tell whether the dataset changed.");
+            else
+                checks.Fail(name, "CheckpointFileInvalid", "dataset.json is neither a dataset manifest nor a file list.");
+            return;
+        }
+        checks.Run(name, () => Datasets.DatasetManifestJson.Parse(text, Path.Combine(dir, CheckpointNames.DatasetFile)),
+            m => $"{m.Images.Count} images, content hash {m.ContentHash[..Math.Min(16, m.ContentHash.Length)]}….");
     }
 
     private static KohyaHyperparameterSet LoadSettings(string dir)
