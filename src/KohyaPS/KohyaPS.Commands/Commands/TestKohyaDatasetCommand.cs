@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
+using KohyaPS.Commands.Common;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Datasets;
 
@@ -32,7 +33,7 @@ public sealed class TestKohyaDatasetCommand : KohyaDatasetCmdlet
     {
         string path = ResolveFileSystemPath(Path);
         var hp = HyperparameterSet ?? new KohyaHyperparameterSet();
-        var findings = RunWithProgress((progress, token) => Inspect(path, hp, progress, ThrottleLimit, token), path);
+        var findings = RunDatasetWork((progress, token) => Inspect(path, hp, progress, ThrottleLimit, token), path);
         if (Quiet)
             WriteObject(findings.All(f => f.Severity != KohyaFindingSeverity.Error));
         else
