@@ -19,8 +19,10 @@
         'Stop-KohyaTraining'
         'Get-KohyaCheckpoint'
         'Remove-KohyaCheckpoint'
+        'New-KohyaHyperparameterSet'
         'Import-KohyaHyperparameterSet'
         'Export-KohyaHyperparameterSet'
+        'Compare-KohyaHyperparameterSet'
         'New-KohyaDemoDataset'
     )
     FunctionsToExport    = @()
