@@ -96,7 +96,7 @@ public sealed class NewKohyaHyperparameterSetCommand : KohyaCmdlet
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            ThrowEngineError(ex);
+            WriteEngineError(ex);
         }
     }
 

@@ -73,7 +73,7 @@ public static class HyperparameterValidator
         Check(set.Sampling.GuidanceScale >= 0 && double.IsFinite(set.Sampling.GuidanceScale), "Sampling.GuidanceScale", "must be 0 or a positive number.");
         Check(set.Sampling.Width == 0 || set.Sampling.Width is >= 8 and <= 4096 && set.Sampling.Width % 8 == 0, "Sampling.Width", "must be 0 or a multiple of 8 between 8 and 4096.");
         Check(set.Sampling.Height == 0 || set.Sampling.Height is >= 8 and <= 4096 && set.Sampling.Height % 8 == 0, "Sampling.Height", "must be 0 or a multiple of 8 between 8 and 4096.");
-        Check(set.Sampling.Prompts is not null && set.Sampling.Prompts.All(p => p is not null), "Sampling.Prompts", "must not hold empty entries.");
+        Check((set.Sampling.Prompts ?? Array.Empty<string>()).All(p => p is not null), "Sampling.Prompts", "must not hold empty entries.");
 
         Check(set.Monitoring.LogEveryNSteps >= 1, "Monitoring.LogEveryNSteps", "must be at least 1.");
         Check(set.Monitoring.LossSpikeThreshold == 0 || set.Monitoring.LossSpikeThreshold > 1 && double.IsFinite(set.Monitoring.LossSpikeThreshold),

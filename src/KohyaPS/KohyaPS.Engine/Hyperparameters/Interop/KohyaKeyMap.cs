@@ -221,7 +221,7 @@ internal static class KohyaKeyMap
         if (c.Format == SdScripts && HyperparameterValues.TryConvert(value, typeof(double), out var r) && (double)r! is > 0 and < 1)
         {
             if (Number(c, "max_train_steps") is { } total and > 0)
-                c.Apply(key, "LRSchedule.WarmupSteps", Math.Ceiling((double)r * total));
+                c.Apply(key, "LRSchedule.WarmupSteps", Math.Floor((double)r * total)); // int() in sd-scripts
             else
                 c.NotApplied(key, value, "a warm-up ratio needs max_train_steps; set LRSchedule.WarmupSteps");
             return;
