@@ -18,6 +18,7 @@
         'Resume-KohyaTraining'
         'Stop-KohyaTraining'
         'Get-KohyaCheckpoint'
+        'Test-KohyaCheckpoint'
         'Remove-KohyaCheckpoint'
         'New-KohyaHyperparameterSet'
         'Import-KohyaHyperparameterSet'

@@ -21,6 +21,9 @@
     of spinning: on a machine shared with other work, libtorch's spinning threads at 2 threads made steps 10-30x
     slower and the figures meaningless. Both sides of every comparison run under the same policy. 'Unset' leaves
     the environment as it is.
+.PARAMETER CrashTrials
+    Trials of the kill -9 crash run (bench/Invoke-CrashTrials.ps1, figure 9; needs -ModuleManifest): 10 with -Quick,
+    100 by default, 300 with -Long; 0 skips it.
 .PARAMETER WaitForIdleSeconds
     Before starting, wait up to this long for other processes to go below 25% of the CPUs (0: start at once).
 .EXAMPLE
@@ -35,6 +38,8 @@ param(
     [ValidateSet('PASSIVE', 'ACTIVE', 'Unset')]
     [string] $OmpWaitPolicy = 'PASSIVE',
     [int] $WaitForIdleSeconds = 120,
+    # kill -9 trials of the crash run (figure 9); default 10 with -Quick, 100 otherwise, 300 with -Long; 0 skips it.
+    [int] $CrashTrials = -1,
     [string] $ResultsPath = (Join-Path $PSScriptRoot 'results'),
     [ValidateSet('Release', 'Debug')]
     [string] $Configuration = 'Release'
@@ -100,6 +105,14 @@ if ($ModuleManifest) {
 }
 else {
     Write-Warning 'No -ModuleManifest: the module import time is not measured.'
+}
+
+if ($CrashTrials -lt 0) { $CrashTrials = switch ($mode) { 'quick' { 10 } 'long' { 300 } default { 100 } } }
+if ($ModuleManifest -and $CrashTrials -gt 0) {
+    Write-Host "==> kill -9 crash run: $CrashTrials trials (figure 9)" -ForegroundColor Cyan
+    $crashSummary = Join-Path ([IO.Path]::GetTempPath()) "kohya-crash-$PID.json"
+    & (Join-Path $PSScriptRoot 'Invoke-CrashTrials.ps1') -ModuleManifest $ModuleManifest -Trials $CrashTrials -SummaryPath $crashSummary
+    if (Test-Path $crashSummary) { $arguments += @('--crash-summary', $crashSummary) }
 }
 
 if ($OmpWaitPolicy -ne 'Unset') { $env:OMP_WAIT_POLICY = $OmpWaitPolicy }

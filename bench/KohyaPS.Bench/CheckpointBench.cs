@@ -28,12 +28,17 @@ public sealed class CheckpointFigures
     public Series HashMBps { get; } = new();
     public Series OpensslMBps { get; } = new();
     public Series VerifyMBps { get; } = new();
+    public Series ParallelVerifyMBps { get; } = new();
+    public Series ParallelOpensslMBps { get; } = new();
+    public int ParallelFiles { get; set; }
     public long HashedBytes { get; set; }
     public string? OpensslNote { get; set; }
 
     public Series SaveOverDd => Series.Ratio(SaveMBps, DdMBps);
     public Series LoadOverRead => Series.Ratio(LoadMBps, ReadMBps);
     public Series HashOverOpenssl => Series.Ratio(HashMBps, OpensslMBps);
+    public Series ParallelOverOpenssl => Series.Ratio(ParallelVerifyMBps, ParallelOpensslMBps);
+    public Series ParallelScaling => Series.Ratio(ParallelVerifyMBps, HashMBps);
 }
 
 /// <summary>
@@ -104,15 +109,16 @@ public static class CheckpointBench
     }
 
     /// <summary>
-    /// Where a save's time goes: the two safetensors files written alone (SafetensorsWriter, which hashes the data
-    /// as it streams and flushes to disk) and the second read-and-hash of those files for checksums.sha256.
+    /// Where a save's time goes: the two safetensors files written alone (SafetensorsWriter, which hashes data and
+    /// file as it streams and flushes to disk), and what re-reading them for checksums.sha256 would cost (saves
+    /// before 2026-11-25 did that; now the writer's own hashes go into the list).
     /// </summary>
     private static void Breakdown(CheckpointSnapshot snapshot, string dir, CheckpointFigures figures)
     {
         Directory.CreateDirectory(dir);
         string model = Path.Combine(dir, CheckpointNames.ModelFile), optimizer = Path.Combine(dir, CheckpointNames.OptimizerFile);
         long t0 = Stopwatch.GetTimestamp();
-        SafetensorsWriter.Write(model, snapshot.Model, snapshot.ModelMetadata, embedModelHash: true);
+        SafetensorsWriter.Write(model, snapshot.Model, snapshot.ModelMetadata);
         SafetensorsWriter.Write(optimizer, snapshot.Optimizer.Tensors, null);
         long t1 = Stopwatch.GetTimestamp();
         Checksums.HashFile(model);
@@ -127,7 +133,7 @@ public static class CheckpointBench
         // same hashing and layout, a different way to the disk.
         long b0 = Stopwatch.GetTimestamp();
         using (var stream = new FileStream(model, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            SafetensorsWriter.Write(stream, snapshot.Model, snapshot.ModelMetadata, embedModelHash: true);
+            SafetensorsWriter.Write(stream, snapshot.Model, snapshot.ModelMetadata);
         using (var stream = new FileStream(optimizer, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             SafetensorsWriter.Write(stream, snapshot.Optimizer.Tensors, null);
         figures.BufferedWriterMs.Add(StepClock.Ms(b0, Stopwatch.GetTimestamp()));
@@ -216,6 +222,54 @@ public static class CheckpointBench
             figures.VerifyMBps.Add(verifyBytes * (double)verifyRepeats / MiB / (StepClock.Ms(t2, Stopwatch.GetTimestamp()) / 1000));
             log($"  sha-256 round {r + 1}/{rounds}: HashFile {figures.HashMBps.Values[^1]:0} MiB/s"
                 + (openssl is not null ? $", openssl {figures.OpensslMBps.Values[^1]:0} MiB/s" : "") + $", Verify {figures.VerifyMBps.Values[^1]:0} MiB/s");
+        }
+        if (openssl is not null)
+            ParallelHashRounds(files.OrderByDescending(f => new FileInfo(f).Length).First(), openssl, rounds, targetBytes, figures, log);
+    }
+
+    /// <summary>
+    /// Scaling with cores: one copy of the model file per logical processor, verified by
+    /// <c>Checksums.Verify</c> (parallel over files, as Test-KohyaCheckpoint does) against as many
+    /// <c>openssl dgst -sha256</c> processes started together, one per file (start-up subtracted). Interleaved.
+    /// </summary>
+    private static void ParallelHashRounds(string model, string openssl, int rounds, long targetBytes, CheckpointFigures figures, Action<string> log)
+    {
+        int n = Environment.ProcessorCount;
+        string dir = Directory.CreateTempSubdirectory("kohya-bench-hash-").FullName;
+        try
+        {
+            long size = new FileInfo(model).Length;
+            int copiesPerCore = (int)Math.Max(1, Math.Ceiling((double)targetBytes / n / size));
+            var files = new List<string>();
+            for (int i = 0; i < n * copiesPerCore; i++)
+            {
+                string f = Path.Combine(dir, $"m{i}.safetensors");
+                File.Copy(model, f);
+                files.Add(f);
+            }
+            var entries = files.Select(f => new ChecksumEntry(Path.GetFileName(f), Checksums.HashFile(f))).ToList(); // also warms the cache
+            long bytes = size * files.Count;
+            figures.ParallelFiles = files.Count;
+            var groups = Enumerable.Range(0, n).Select(k => files.Where((_, i) => i % n == k).ToArray()).ToArray();
+            for (int r = 0; r < rounds; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                if (Checksums.Verify(dir, entries).Any(x => !x.Matches))
+                    throw new InvalidOperationException("parallel verification disagreed with the hashes just computed");
+                figures.ParallelVerifyMBps.Add(bytes / MiB / (StepClock.Ms(t0, Stopwatch.GetTimestamp()) / 1000));
+
+                double startup = Tools.RunChecked(openssl, new[] { "dgst", "-sha256", "/dev/null" }).Ms;
+                long t1 = Stopwatch.GetTimestamp();
+                Parallel.ForEach(groups, new ParallelOptions { MaxDegreeOfParallelism = n },
+                    g => Tools.RunChecked(openssl, new[] { "dgst", "-sha256" }.Concat(g)));
+                figures.ParallelOpensslMBps.Add(bytes / MiB / (Math.Max(1e-3, StepClock.Ms(t1, Stopwatch.GetTimestamp()) - startup) / 1000));
+                log($"  sha-256 parallel round {r + 1}/{rounds} ({files.Count} files, {n} cores): Verify {figures.ParallelVerifyMBps.Values[^1]:0} MiB/s, " +
+                    $"{n} openssl processes {figures.ParallelOpensslMBps.Values[^1]:0} MiB/s");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 }

@@ -13,7 +13,7 @@ if (options is null)
         KohyaPS.Bench [--mode quick|normal|long] [--python <python with torch>] [--peer-script <unet_step.py>]
                       [--pwsh <pwsh.dll or pwsh>] [--manifest <KohyaPS.psd1>] [--results <dir>] [--work <dir>]
                       [--only 1,2,3,4,5,6,7,8] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
-                      [--wait-for-idle <seconds>] [--peer-note <text>]
+                      [--wait-for-idle <seconds>] [--peer-note <text>] [--crash-summary <json>]
         Prints a table of ratios measured side by side and writes <results>/<yyyy-MM-dd>.md.
         """);
     return 2;
@@ -94,6 +94,9 @@ if (options.Runs(6))
         report.ShellNote = "no --pwsh/--manifest given: module import not measured";
     }
 }
+
+if (options.CrashSummary is { } crash)
+    report.Try("crash trials", () => report.Crash = CrashFigures.Load(crash), Log);
 
 report.LoadAtEnd = Tools.LoadAverage();
 report.OthersCpuPercent = cpu.OthersPercent();
@@ -180,6 +183,9 @@ namespace KohyaPS.Bench
         public int Threads { get; init; } = 2;
         public int WaitForIdleSeconds { get; init; }
 
+        /// <summary>The JSON summary of bench/Invoke-CrashTrials.ps1, run before this program (figure 9).</summary>
+        public string? CrashSummary { get; init; }
+
         /// <summary>preset:resolution:rounds:peerRounds,… instead of the mode's list (figures 1–3).</summary>
         public string? StepsOverride { get; init; }
 
@@ -199,6 +205,7 @@ namespace KohyaPS.Bench
                     case "--peer-note": o = o with { PeerNote = Next() }; break;
                     case "--pwsh": o = o with { Pwsh = Next() }; break;
                     case "--manifest": o = o with { Manifest = Path.GetFullPath(Next()) }; break;
+                    case "--crash-summary": o = o with { CrashSummary = Path.GetFullPath(Next()) }; break;
                     case "--results": o = o with { Results = Path.GetFullPath(Next()) }; break;
                     case "--work": o = o with { Work = Path.GetFullPath(Next()) }; break;
                     case "--threads": o = o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;

@@ -31,6 +31,7 @@ public sealed class Report
     public CheckpointFigures? Checkpoint { get; set; }
     public RunFigures? Runs { get; set; }
     public ShellFigures? Shell { get; set; }
+    public CrashFigures? Crash { get; set; }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -92,9 +93,16 @@ public sealed class Report
             rows.Add(new Row("7 SHA-256 Checksums.HashFile vs openssl dgst (1 thread each)", $"{h.HashMBps.Describe("0")} MiB/s",
                 h.OpensslMBps.Count > 0 ? $"{h.OpensslMBps.Describe("0")} MiB/s" : h.OpensslNote ?? "", h.HashOverOpenssl.Describe("0.00"), "≥ 0.90",
                 Judge(h.HashOverOpenssl, v => v >= 0.9)));
+        if (Checkpoint is { ParallelVerifyMBps.Count: > 0 } hp)
+                rows.Add(new Row($"7b SHA-256 Checksums.Verify vs {System.Environment.ProcessorCount} openssl processes ({hp.ParallelFiles} files, all cores)",
+                    $"{hp.ParallelVerifyMBps.Describe("0")} MiB/s", $"{hp.ParallelOpensslMBps.Describe("0")} MiB/s", hp.ParallelOverOpenssl.Describe("0.00"), "≥ 0.90",
+                    Judge(hp.ParallelOverOpenssl, v => v >= 0.9)));
         if (Runs is { Rss.Count: > 1 } m)
             rows.Add(new Row($"8 RSS growth, step {m.Rss[0].Step} → {m.Rss[^1].Step}", $"{m.RssGrowthPercent:0.0} %",
                 $"{m.Rss[0].Bytes / CheckpointBench.MiB:0} → {m.Rss[^1].Bytes / CheckpointBench.MiB:0} MiB", "", "< 5 %", m.RssGrowthPercent < 5 ? "pass" : "FAIL"));
+        if (Crash is { } k)
+            rows.Add(new Row($"9 kill -9 crash run: {k.Kills} kills ({k.KillsInsideSave} inside a save)",
+                $"{k.Corrupt} corrupt / {k.CheckpointsTested}", $"{k.Mismatches} mismatch / {k.CheckpointsCompared}", "", "0 and 0", k.Passed ? "pass" : "FAIL"));
         return rows;
     }
 
@@ -213,8 +221,8 @@ public sealed class Report
             L($"- capture (CPU copies of weights and optimizer state, on the training thread): {c.CaptureMs.Describe("0.0")} ms; tensor files {c.TensorFileBytes / CheckpointBench.MiB:0.0} MiB; " +
               $"load {c.LoadMs.Describe("0.0")} ms");
             L($"- where a save's {c.SaveMs.Describe("0")} ms go (same snapshot, separately): the two safetensors files written and flushed alone " +
-              $"{c.TensorWriteMs.Describe("0")} ms (their data is hashed while streaming); re-reading and hashing them for checksums.sha256 " +
-              $"{c.RehashMs.Describe("0")} ms; the rest (four small files, each fsynced, the checksum list, two directory fsyncs, rename) is the remainder. " +
+              $"{c.TensorWriteMs.Describe("0")} ms (data and whole file hashed while streaming, so checksums.sha256 needs no second read; " +
+              $"that re-read, which saves did before, would cost {c.RehashMs.Describe("0")} ms); the rest (four small files, each fsynced, the checksum list, two directory fsyncs, rename) is the remainder. " +
               $"The same two files written by SafetensorsWriter into 1 MiB-buffered streams without preallocation: {c.BufferedWriterMs.Describe("0")} ms; " +
               $"the same tensor bytes through a plain 1 MiB-buffered FileStream with one fsync per file (no hashing): {c.RawWriteMs.Describe("0")} ms.");
         }
@@ -244,7 +252,10 @@ public sealed class Report
         if (Checkpoint is { } h)
         {
             L();
-            L($"- Verify (parallel): {h.VerifyMBps.Describe("0")} MiB/s over {h.HashedBytes / CheckpointBench.MiB:0} MiB per round");
+            L($"- Verify (parallel over the checkpoint's own files): {h.VerifyMBps.Describe("0")} MiB/s over {h.HashedBytes / CheckpointBench.MiB:0} MiB per round");
+            if (h.ParallelVerifyMBps.Count > 0)
+                L($"- Scaling (row 7b): {h.ParallelFiles} copies of the model file, `Checksums.Verify` against {System.Environment.ProcessorCount} `openssl dgst` processes " +
+                  $"started together; parallel over single-thread HashFile = {h.ParallelScaling.Describe("0.00")}× on {System.Environment.ProcessorCount} logical processors.");
         }
         L();
         L($"**8. RSS.** VmRSS of the bench process every {RunBench.RssEvery} steps of the AsyncSave run (interval saves included), growth from the first sample to the last.");
@@ -252,6 +263,23 @@ public sealed class Report
         {
             L();
             L("- samples (step: MiB): " + string.Join(", ", m.Rss.Select(x => $"{x.Step}: {x.Bytes / CheckpointBench.MiB:0.0}")));
+        }
+        L();
+        L("**9. Crash run.** `bench/Invoke-CrashTrials.ps1`: the tiny demo model trains in a child pwsh (saves every 3 steps, async, each file " +
+          "of a save slowed by 40 ms so kills land inside saves) and is SIGKILLed at a random moment after 1–6 more steps, again and again; " +
+          "after every kill each new checkpoint must pass Test-KohyaCheckpoint and none may vanish. Then the run is resumed to its target and " +
+          "every checkpoint step it shares with an uninterrupted reference run must hold the same tensor bytes (model and optimizer).");
+        if (Crash is { } k)
+        {
+            L();
+            L($"- {k.Trials} trials, {k.Kills} kills, {k.KillsInsideSave} inside a save; {k.CheckpointsTested} checkpoint tests, {k.Corrupt} corrupt; " +
+              $"{k.CheckpointsCompared} checkpoints compared, {k.Mismatches} mismatches; final step {k.FinalStep}/{k.TargetStep}; {k.Seconds:0} s");
+            foreach (var d in k.CorruptDetails.Concat(k.MismatchDetails)) L($"  - {d}");
+        }
+        else
+        {
+            L();
+            L("- not run (Invoke-Benchmarks.ps1 runs it when given -ModuleManifest; -CrashTrials 0 skips it)");
         }
         if (_errors.Count > 0)
         {

@@ -179,6 +179,8 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
         {
             case KohyaCheckpointInfo info:
                 return info.Path;
+            case KohyaCheckpointTestResult { IsValid: true } passed:
+                return passed.Path;
             case string s:
                 return ResolveFileSystemPath(s);
             default:

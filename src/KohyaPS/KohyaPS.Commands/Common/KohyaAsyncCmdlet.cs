@@ -48,6 +48,29 @@ public abstract class KohyaAsyncCmdlet : KohyaCmdlet
         }
     }
 
+    /// <summary>
+    /// Runs shorter engine work (checking, hashing) off the pipeline thread so it can show progress;
+    /// <paramref name="work"/> gets a callback that posts progress records. Ctrl+C cancels the token and stops.
+    /// </summary>
+    protected T RunWithProgress<T>(Func<Action<ProgressRecord>, CancellationToken, T> work)
+    {
+        using var cancellation = new CancellationTokenSource();
+        _cancellation = cancellation;
+        var dispatcher = new PipelineDispatcher();
+        try
+        {
+            return dispatcher.Run(() => work(record => dispatcher.Post(() => WriteProgress(record)), cancellation.Token));
+        }
+        catch (OperationCanceledException) when (Stopping || cancellation.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        finally
+        {
+            _cancellation = null;
+        }
+    }
+
     private sealed class DispatchingObserver : ITrainingObserver
     {
         private readonly KohyaAsyncCmdlet _cmdlet;

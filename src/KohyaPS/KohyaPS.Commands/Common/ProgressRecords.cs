@@ -8,6 +8,20 @@ namespace KohyaPS.Commands.Common;
 internal static class ProgressRecords
 {
     public const int TrainingActivityId = 4711;
+    public const int CheckActivityId = 4712;
+
+    /// <summary>A byte-count progress bar (hashing, scanning) for <paramref name="activity"/>.</summary>
+    public static ProgressRecord Bytes(int id, string activity, string stage, long done, long total)
+    {
+        int percent = total <= 0 ? 0 : (int)Math.Clamp(done * 100 / total, 0, 100);
+        return new ProgressRecord(id, activity, FormattableString.Invariant($"{stage}: {done / 1048576.0:0} of {total / 1048576.0:0} MiB"))
+        {
+            PercentComplete = percent,
+        };
+    }
+
+    public static ProgressRecord Completed(int id, string activity) =>
+        new(id, activity, "Done") { RecordType = ProgressRecordType.Completed };
 
     public static ProgressRecord From(KohyaTrainingProgress p)
     {

@@ -50,31 +50,13 @@ public static class CheckpointStore
         return removed;
     }
 
-    /// <summary>Checks that every expected file is present and matches the checksum list.</summary>
+    /// <summary>Checks that every expected file is present and matches the checksum list (what every resume runs).</summary>
     public static CheckpointVerification Verify(string checkpointDirectory, CancellationToken cancellation = default)
     {
-        var problems = new List<string>();
-        foreach (var f in CheckpointNames.ExpectedFiles.Where(f => !File.Exists(Path.Combine(checkpointDirectory, f))))
-            problems.Add($"{f} is missing");
-        string listPath = Path.Combine(checkpointDirectory, Checksums.FileName);
-        if (File.Exists(listPath))
-        {
-            try
-            {
-                var entries = Checksums.Parse(File.ReadAllText(listPath), listPath);
-                foreach (var f in CheckpointNames.ExpectedFiles.Where(f => f != Checksums.FileName && entries.All(e => e.FileName != f)))
-                    problems.Add($"{f} is not in the checksum list");
-                foreach (var r in Checksums.Verify(checkpointDirectory, entries, cancellation))
-                {
-                    if (!r.Exists) problems.Add($"{r.FileName} is listed but missing");
-                    else if (!r.Matches) problems.Add($"{r.FileName} does not match its checksum");
-                }
-            }
-            catch (KohyaException ex)
-            {
-                problems.Add(ex.Message);
-            }
-        }
+        var checks = new Verification.CheckList();
+        Verification.IntegrityChecks.Files(checkpointDirectory, checks);
+        Verification.IntegrityChecks.Checksums(checkpointDirectory, checks, null, cancellation);
+        var problems = checks.Checks.Where(c => c.Status == KohyaCheckStatus.Fail).Select(c => c.Message.TrimEnd('.')).ToList();
         return new CheckpointVerification(checkpointDirectory, problems.Count == 0, problems);
     }
 

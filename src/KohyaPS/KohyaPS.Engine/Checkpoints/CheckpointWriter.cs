@@ -61,18 +61,18 @@ public sealed class CheckpointWriter
 
     private void WriteFiles(string dir, CheckpointSnapshot s)
     {
+        // Every file is hashed while it is written: nothing is read back.
         var hashes = new List<ChecksumEntry>();
-        void Done(string file)
+        void Done(string file, string sha256)
         {
-            hashes.Add(new ChecksumEntry(file, Checksums.HashFile(Path.Combine(dir, file))));
+            hashes.Add(new ChecksumEntry(file, sha256));
             FileWritten?.Invoke(file);
         }
 
-        SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.ModelFile), s.Model, s.ModelMetadata, embedModelHash: true);
-        Done(CheckpointNames.ModelFile);
+        // No sshs_model_hash here: checksums.sha256 covers integrity, and Export-KohyaLora writes it into the files users share.
+        Done(CheckpointNames.ModelFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.ModelFile), s.Model, s.ModelMetadata).FileSha256);
         var optimizerMetadata = s.Optimizer.Values.ToDictionary(kv => "kohyaps.optimizer." + kv.Key, kv => kv.Value);
-        SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.OptimizerFile), s.Optimizer.Tensors, optimizerMetadata);
-        Done(CheckpointNames.OptimizerFile);
+        Done(CheckpointNames.OptimizerFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.OptimizerFile), s.Optimizer.Tensors, optimizerMetadata).FileSha256);
         foreach (var (file, text) in new[]
                  {
                      (CheckpointNames.StateFile, s.State.ToJson()),
@@ -81,8 +81,9 @@ public sealed class CheckpointWriter
                      (CheckpointNames.EnvironmentFile, s.EnvironmentJson),
                  })
         {
-            DurableFiles.WriteAllText(Path.Combine(dir, file), text);
-            Done(file);
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            DurableFiles.Write(Path.Combine(dir, file), stream => stream.Write(bytes));
+            Done(file, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
         }
         DurableFiles.WriteAllText(Path.Combine(dir, Checksums.FileName), Checksums.Format(hashes));
         FileWritten?.Invoke(Checksums.FileName);

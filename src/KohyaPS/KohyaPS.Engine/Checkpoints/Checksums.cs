@@ -55,11 +55,33 @@ public static class Checksums
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Hashes every listed file in parallel and compares.</summary>
-    public static IReadOnlyList<ChecksumResult> Verify(string directory, IReadOnlyList<ChecksumEntry> entries, CancellationToken cancellation = default)
+    /// <summary>SHA-256 of a file, streamed in 1 MiB reads, reporting each read and honouring cancellation.</summary>
+    public static string HashFile(string path, Action<long>? onBytes, CancellationToken cancellation)
+    {
+        if (onBytes is null && !cancellation.CanBeCanceled)
+            return HashFile(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        int read;
+        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            hash.AppendData(buffer, 0, read);
+            onBytes?.Invoke(read);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Hashes every listed file in parallel (one file per core, each streamed) and compares.</summary>
+    public static IReadOnlyList<ChecksumResult> Verify(string directory, IReadOnlyList<ChecksumEntry> entries,
+        CancellationToken cancellation = default, Action<long>? onBytes = null)
     {
         var results = new ChecksumResult[entries.Count];
-        Parallel.For(0, entries.Count, new ParallelOptions { CancellationToken = cancellation }, i =>
+        // Largest first, so the big model file does not start last and leave the other cores idle.
+        var order = Enumerable.Range(0, entries.Count)
+            .OrderByDescending(i => SizeOf(Path.Combine(directory, entries[i].FileName))).ToArray();
+        Parallel.ForEach(order, new ParallelOptions { CancellationToken = cancellation }, i =>
         {
             var entry = entries[i];
             string path = Path.Combine(directory, entry.FileName);
@@ -68,11 +90,13 @@ public static class Checksums
                 results[i] = new ChecksumResult(entry.FileName, false, false, null);
                 return;
             }
-            string actual = HashFile(path);
+            string actual = HashFile(path, onBytes, cancellation);
             results[i] = new ChecksumResult(entry.FileName, true, actual == entry.Sha256, actual);
         });
         return results;
     }
+
+    private static long SizeOf(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
     public static bool IsPlainFileName(string name) =>
         name.Length > 0 && name != "." && name != ".." && !Path.IsPathRooted(name)

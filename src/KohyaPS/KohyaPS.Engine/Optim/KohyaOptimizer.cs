@@ -133,6 +133,26 @@ public abstract class KohyaOptimizer : IDisposable
     }
 
     /// <summary>
+    /// The keys <see cref="ExportState"/> writes, with each tensor's shape and dtype, without copying anything:
+    /// works for parameters on the <c>meta</c> device, so a checker can describe a checkpoint's expected
+    /// optimizer file from its settings alone.
+    /// </summary>
+    public OptimizerStateLayout Layout()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var tensors = new Dictionary<string, (long[] Shape, ScalarType Dtype)>(StringComparer.Ordinal);
+        var values = new List<string> { "kind", "step" };
+        foreach (var e in _entries)
+        {
+            foreach (var slot in _slots)
+                tensors.Add(Key(e.Name, slot), (e.Param.shape, e.Param.dtype));
+            values.Add(Key(e.Name, "step"));
+        }
+        values.AddRange(ExportSettings().Select(s => s.Key));
+        return new OptimizerStateLayout(Kind, tensors, values);
+    }
+
+    /// <summary>
     /// Restores a state produced by <see cref="ExportState"/> bitwise. Every key is checked before anything is
     /// changed: missing, unexpected, wrongly shaped or typed keys, a different kind or unreadable counts throw
     /// <see cref="OptimizerStateMismatchException"/> (ErrorId <c>OptimizerStateMismatch</c>) and leave the

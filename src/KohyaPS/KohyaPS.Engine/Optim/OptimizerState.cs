@@ -33,3 +33,9 @@ public sealed class OptimizerState : IDisposable
             t?.Dispose();
     }
 }
+
+/// <summary>What an exported optimizer state holds: tensor keys with shape and dtype, and scalar keys.</summary>
+public sealed record OptimizerStateLayout(
+    string Kind,
+    IReadOnlyDictionary<string, (long[] Shape, ScalarType Dtype)> Tensors,
+    IReadOnlyList<string> ValueKeys);

@@ -38,15 +38,46 @@ public sealed class TrainingModel : IDisposable
     /// <summary>Builds the model with weights drawn from <paramref name="seed"/> (identical for identical seeds).</summary>
     public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device)
     {
+        var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        torch.manual_seed(seed);
+        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder);
+    }
+
+    /// <summary>
+    /// The same model on the <c>meta</c> device: names, shapes and dtypes without memory or random draws
+    /// (what a checkpoint checker compares files against).
+    /// </summary>
+    public static TrainingModel CreateLayout(ModelSection settings, WordTokenizer tokenizer)
+    {
+        var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        // Initialisers draw from the default generator even on meta; put its state back so checking a
+        // checkpoint never shifts the random stream of whatever runs next on this process.
+        using var rng = torch.random.get_rng_state();
+        try
+        {
+            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder);
+        }
+        finally
+        {
+            torch.random.set_rng_state(rng);
+        }
+    }
+
+    private static (UNetConfig UNet, TextEncoderConfig Text) Configs(ModelSection settings, WordTokenizer tokenizer)
+    {
         var unetConfig = UNetConfig.FromPreset(settings.Preset);
         var textConfig = TextEncoderConfig.ForUNet(unetConfig, tokenizer) with { Layers = settings.TextEncoderLayers };
         textConfig.Validate();
-        torch.manual_seed(seed);
+        return (unetConfig, textConfig);
+    }
+
+    private static TrainingModel Build(UNetConfig unetConfig, TextEncoderConfig textConfig, WordTokenizer tokenizer, Device device, bool trainTextEncoder)
+    {
         var unet = new UNet2DConditionModel(unetConfig, device);
         var text = new TextEncoder(textConfig, device);
         unet.train();
         text.train();
-        return new TrainingModel(unet, text, tokenizer, device, settings.TrainTextEncoder);
+        return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder);
     }
 
     /// <summary>The UNet's prediction for noisy images, their timesteps and captions.</summary>

@@ -93,7 +93,7 @@ internal sealed class TrainingSession : IDisposable
         return torch.device(name);
     }
 
-    private static OptimizerSettings OptimizerSettingsFrom(OptimizerSection o)
+    internal static OptimizerSettings OptimizerSettingsFrom(OptimizerSection o)
     {
         string type = o.Type;
         bool adam = type.Equals(OptimizerFactory.AdamW, StringComparison.OrdinalIgnoreCase) || type.Equals(OptimizerFactory.Adam, StringComparison.OrdinalIgnoreCase);

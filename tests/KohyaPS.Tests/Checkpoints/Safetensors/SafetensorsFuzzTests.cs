@@ -12,7 +12,7 @@ namespace KohyaPS.Tests.Checkpoints.Safetensors;
 /// </summary>
 public sealed class SafetensorsFuzzTests
 {
-    private const int Cases = 6000;
+    private static readonly int Cases = FuzzBudget.Cases(6000);
     private readonly ITestOutputHelper _output;
 
     public SafetensorsFuzzTests(ITestOutputHelper output) => _output = output;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using KohyaPS.Engine;
+using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Checkpoints.Safetensors;
 using KohyaPS.Engine.Native;
 using TorchSharp;
@@ -185,7 +186,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     }
 
     [Fact]
-    public void ModelHashCanBeEmbeddedInOnePass()
+    public void ModelHashCanBeEmbeddedWithoutReadingTheFileBack()
     {
         using var a = RandomBits(new long[] { 10, 10 }, ScalarType.Float16, 13);
         string path = PathFor("embedded.safetensors");
@@ -195,6 +196,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         byte[] bytes = File.ReadAllBytes(path);
         int dataStart = 8 + (int)SafetensorsBytes.DeclaredLength(bytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(dataStart))), result.DataSha256);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), result.FileSha256);
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(result.DataSha256, file.Metadata[SafetensorsWriter.ModelHashMetadataKey]);
         Assert.Equal("42", file.Metadata["ss_seed"]);
@@ -204,6 +206,22 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         var r2 = SafetensorsWriter.Write(ms, new[] { KeyValuePair.Create("a", a) }, null, embedModelHash: true);
         ms.Position = 0;
         Assert.Equal(r2.DataSha256, SafetensorsHeader.Read(ms).Metadata["sshs_model_hash"]);
+    }
+
+    [Fact]
+    public void FileHashIsTheSha256OfEveryByteWritten()
+    {
+        using var a = RandomBits(new long[] { 300, 7 }, ScalarType.Float32, 21);
+        using var b = RandomBits(new long[] { 5 }, ScalarType.Int8, 22);
+        string path = PathFor("hashed.safetensors");
+        SafetensorsWriteResult result;
+        using (var stream = new FileStream(path, FileMode.CreateNew))
+            result = SafetensorsWriter.Write(stream, new[] { KeyValuePair.Create("a", a), KeyValuePair.Create("b", b) },
+                new Dictionary<string, string> { ["note"] = "x" }, embedModelHash: false, chunkBytes: 64); // many chunks per tensor
+        byte[] bytes = File.ReadAllBytes(path);
+        Assert.Equal(result.FileLength, bytes.Length);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), result.FileSha256);
+        Assert.Equal(Checksums.HashFile(path), result.FileSha256);
     }
 
     [Fact]

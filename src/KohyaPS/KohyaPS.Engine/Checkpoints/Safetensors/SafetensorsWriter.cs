@@ -13,7 +13,8 @@ namespace KohyaPS.Engine.Checkpoints.Safetensors;
 /// <param name="HeaderLength">N, the JSON header length including its space padding (a multiple of 8).</param>
 /// <param name="DataLength">Bytes of tensor data after the header.</param>
 /// <param name="DataSha256">Lower-case hex SHA-256 of the bytes after the header: kohya's <c>sshs_model_hash</c>.</param>
-public sealed record SafetensorsWriteResult(long HeaderLength, long DataLength, string DataSha256)
+/// <param name="FileSha256">Lower-case hex SHA-256 of every byte written (what <c>sha256sum</c> prints for the file).</param>
+public sealed record SafetensorsWriteResult(long HeaderLength, long DataLength, string DataSha256, string FileSha256)
 {
     public long FileLength => SafetensorsHeader.LengthPrefixSize + HeaderLength + DataLength;
 }
@@ -22,8 +23,8 @@ public sealed record SafetensorsWriteResult(long HeaderLength, long DataLength, 
 /// Writes safetensors files tensor by tensor: one contiguous CPU copy of one tensor at a time, never a buffer of
 /// the whole file. Header keys are in ordinal order (metadata first, as <c>__metadata__</c>); the data is laid
 /// out by decreasing element size, then name, so that every tensor starts aligned to its element size (the
-/// header is space-padded to a multiple of 8, as the reference implementation does). The SHA-256 of the data is
-/// computed while streaming.
+/// header is space-padded to a multiple of 8, as the reference implementation does). The SHA-256 of the data and
+/// of the whole file are computed while streaming, so nobody needs to read the file back to checksum it.
 /// </summary>
 public static class SafetensorsWriter
 {
@@ -39,8 +40,8 @@ public static class SafetensorsWriter
     /// temporary name and rename it into place yourself.
     /// </summary>
     /// <param name="embedModelHash">
-    /// Also store the data SHA-256 under <see cref="ModelHashMetadataKey"/> (replacing any value given): a
-    /// placeholder is written in the header and patched in place after the data, so it stays one pass.
+    /// Also store the data SHA-256 under <see cref="ModelHashMetadataKey"/> (replacing any value given). The data
+    /// is hashed from memory before anything is written (one extra pass over memory, none over the disk).
     /// </param>
     public static SafetensorsWriteResult Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
         IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false)
@@ -52,7 +53,7 @@ public static class SafetensorsWriter
             Mode = FileMode.Create,
             Access = FileAccess.Write,
             Share = FileShare.None,
-            BufferSize = 0,
+            BufferSize = 1 << 20, // small tensors and the header coalesce into large writes; big chunks bypass it
             PreallocationSize = plan.FileLength,
         };
         using var stream = new FileStream(path, options);
@@ -63,7 +64,7 @@ public static class SafetensorsWriter
 
     /// <summary>
     /// Writes to a stream from its current position. A <see cref="FileStream"/> is flushed to the device at the
-    /// end; other streams get <see cref="Stream.Flush()"/>. <paramref name="embedModelHash"/> needs a seekable stream.
+    /// end; other streams get <see cref="Stream.Flush()"/>.
     /// </summary>
     public static SafetensorsWriteResult Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors,
         IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false) =>
@@ -75,8 +76,6 @@ public static class SafetensorsWriter
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanWrite)
             throw new ArgumentException("The stream must be writable.", nameof(stream));
-        if (embedModelHash && !stream.CanSeek)
-            throw new ArgumentException("Embedding the model hash patches the header after the data: the stream must be seekable.", nameof(stream));
         var plan = Plan.Create(tensors, metadata, embedModelHash);
         var result = WriteCore(stream, plan, chunkBytes);
         if (stream is FileStream fs)
@@ -88,32 +87,41 @@ public static class SafetensorsWriter
 
     private static SafetensorsWriteResult WriteCore(Stream stream, Plan plan, long chunkBytes)
     {
-        long start = plan.HashOffset >= 0 ? stream.Position : 0;
+        string? embedded = null;
+        if (plan.HashOffset >= 0)
+        {
+            using var pre = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var item in plan.Items)
+                VisitTensorData(item.Tensor, chunkBytes, chunk => pre.AppendData(chunk));
+            embedded = Convert.ToHexStringLower(pre.GetHashAndReset());
+            Encoding.ASCII.GetBytes(embedded).CopyTo(plan.Header, plan.HashOffset);
+        }
+
+        using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var dataHash = embedded is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         Span<byte> prefix = stackalloc byte[SafetensorsHeader.LengthPrefixSize];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)plan.Header.Length);
         stream.Write(prefix);
+        fileHash.AppendData(prefix);
         stream.Write(plan.Header);
+        fileHash.AppendData(plan.Header);
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var item in plan.Items)
         {
-            long written = WriteTensorData(stream, hash, item.Tensor, chunkBytes);
+            long written = VisitTensorData(item.Tensor, chunkBytes, chunk =>
+            {
+                dataHash?.AppendData(chunk);
+                fileHash.AppendData(chunk);
+                stream.Write(chunk);
+            });
             if (written != item.ByteLength)
                 throw new InvalidOperationException($"Tensor '{item.Name}' changed size while being written ({written} bytes, {item.ByteLength} planned).");
         }
-        string hex = Convert.ToHexStringLower(hash.GetHashAndReset());
-
-        if (plan.HashOffset >= 0)
-        {
-            long end = stream.Position;
-            stream.Position = start + SafetensorsHeader.LengthPrefixSize + plan.HashOffset;
-            stream.Write(Encoding.ASCII.GetBytes(hex));
-            stream.Position = end;
-        }
-        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, hex);
+        string data = embedded ?? Convert.ToHexStringLower(dataHash!.GetHashAndReset());
+        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, data, Convert.ToHexStringLower(fileHash.GetHashAndReset()));
     }
 
-    private static long WriteTensorData(Stream stream, IncrementalHash hash, Tensor tensor, long chunkBytes)
+    private static long VisitTensorData(Tensor tensor, long chunkBytes, TensorByteChunks.ChunkAction action)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -122,11 +130,7 @@ public static class SafetensorsWriter
             t = t.cpu();
         if (!t.is_contiguous())
             t = t.contiguous();
-        return TensorByteChunks.ForEach(t, chunkBytes, chunk =>
-        {
-            hash.AppendData(chunk);
-            stream.Write(chunk);
-        });
+        return TensorByteChunks.ForEach(t, chunkBytes, action);
     }
 
     private sealed record Item(string Name, Tensor Tensor, SafetensorsDtype Dtype, long[] Shape, long ByteLength, int ElementSize)
