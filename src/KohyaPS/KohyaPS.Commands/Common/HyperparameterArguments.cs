@@ -18,7 +18,8 @@ internal static class HyperparameterArguments
     {
         if (table is null)
             return null;
-        var copy = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        // Ordinal keys: two spellings of one option must both reach the engine, which reports them (given twice).
+        var copy = new Hashtable();
         foreach (DictionaryEntry entry in table)
             copy[Unwrap(entry.Key) ?? ""] = Unwrap(entry.Value);
         return copy;

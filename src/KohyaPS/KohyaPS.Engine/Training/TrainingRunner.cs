@@ -67,6 +67,7 @@ public static class TrainingRunner
         var hp = decision.Effective;
         var overrides = decision.Records.ToList();
         foreach (var w in decision.Warnings.Concat(HyperparameterValidator.DormantSettings(hp))) Warn(w);
+        foreach (var change in decision.Records) observer.Verbose("Resuming with " + change);
         long target = hp.Training.MaxSteps;
         if (saved.State.GlobalStep >= target)
             return AlreadyComplete(run, saved, target, warnings);

@@ -71,8 +71,8 @@ internal static class KohyaKeyMap
         new("save_every_n_epochs", Both, Direct("Saving.SaveEveryNEpochs")),
         new("save_last_n_epochs", Both, Direct("Saving.KeepLast")),
 
-        new("sample_prompts", Gui, (c, k, v) => c.Apply(k, "Sampling.Prompts",
-            Convert.ToString(v, CultureInfo.InvariantCulture)!.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray())),
+        new("sample_prompts", Gui, (c, k, v) => c.Apply(k, "Sampling.Prompts", v is System.Collections.IList ? v
+            : Convert.ToString(v, CultureInfo.InvariantCulture)!.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray())),
         new("sample_prompts", Sd, Direct("Sampling.PromptsFile")),
         new("sample_every_n_steps", Both, Direct("Sampling.SampleEveryNSteps")),
         new("sample_every_n_epochs", Both, Direct("Sampling.SampleEveryNEpochs")),
