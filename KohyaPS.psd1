@@ -19,12 +19,18 @@
         'Stop-KohyaTraining'
         'Get-KohyaCheckpoint'
         'Test-KohyaCheckpoint'
+        'Export-KohyaLora'
         'Remove-KohyaCheckpoint'
         'New-KohyaHyperparameterSet'
         'Import-KohyaHyperparameterSet'
         'Export-KohyaHyperparameterSet'
         'Compare-KohyaHyperparameterSet'
         'New-KohyaDemoDataset'
+        'New-KohyaDatasetManifest'
+        'Import-KohyaDatasetManifest'
+        'Export-KohyaDatasetManifest'
+        'Compare-KohyaDatasetManifest'
+        'Test-KohyaDataset'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -55,21 +55,5 @@ public sealed class GetKohyaCheckpointCommand : KohyaCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static IEnumerable<KohyaCheckpointInfo> Find(string path, bool latest, bool all)
-    {
-        IEnumerable<CheckpointListing> listings;
-        if (File.Exists(System.IO.Path.Combine(path, CheckpointNames.StateFile)) || CheckpointNames.StepOf(System.IO.Path.GetFileName(path)) is not null)
-        {
-            listings = CheckpointStore.List(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(path)!)!)
-                .Where(c => string.Equals(c.Path, System.IO.Path.GetFullPath(path).TrimEnd(System.IO.Path.DirectorySeparatorChar), StringComparison.Ordinal));
-        }
-        else
-        {
-            listings = CheckpointStore.List(path);
-        }
-        var chosen = all ? listings : listings.Where(c => c.IsComplete && !c.IsQuarantined);
-        if (latest)
-            chosen = chosen.Where(c => c.IsComplete && !c.IsQuarantined).OrderByDescending(c => c.Step).Take(1);
-        return chosen.OrderBy(c => c.Step).Select(CheckpointStore.Describe).ToList();
-    }
+    private static IEnumerable<KohyaCheckpointInfo> Find(string path, bool latest, bool all) => CheckpointCatalog.Find(path, latest, all);
 }

@@ -65,7 +65,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     [Parameter]
     public System.Collections.Hashtable? Override { get; set; }
 
-    /// <summary>Accept every Trajectory difference, not only those named in -Override.</summary>
+    /// <summary>Accept every Trajectory difference, not only those named in -Override, and a changed dataset.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -77,6 +77,10 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? Rewarm { get; set; }
+
+    /// <summary>Continue even when the dataset changed since the checkpoint; the change is recorded in the lineage.</summary>
+    [Parameter]
+    public SwitchParameter AcceptDatasetChanges { get; set; }
 
     /// <summary>Run as a background job.</summary>
     [Parameter]
@@ -152,6 +156,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
             Force = Force,
             ResetOptimizer = ResetOptimizer,
             RewarmSteps = Rewarm ?? 0,
+            AcceptDatasetChanges = AcceptDatasetChanges,
         };
     }
 
@@ -175,6 +180,16 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     {
         object? value = input is PSObject ps ? ps.BaseObject : input;
         var shape = input is PSObject wrapped ? wrapped : PSObject.AsPSObject(value);
+        string? format = value switch { KohyaCheckpointInfo i => i.Format, KohyaCheckpointTestResult t => t.Format, _ => null };
+        if (format is not null && format != "KohyaPS")
+        {
+            WriteError(ErrorRecordFactory.Create("CheckpointFormatNotResumable", ErrorCategory.InvalidData,
+                format == "KohyaLora"
+                    ? $"'{shape.Properties["Path"]?.Value}' is a LoRA file: it holds weights only, no training state to resume."
+                    : $"'{shape.Properties["Path"]?.Value}' is a {format} checkpoint: KohyaPS lists and tests those but does not resume them (their optimizer and RNG state are Python pickles, which KohyaPS never executes).",
+                value, "Start a KohyaPS run (Invoke-KohyaTraining) and resume its checkpoints."));
+            return null;
+        }
         switch (value)
         {
             case KohyaCheckpointInfo info:

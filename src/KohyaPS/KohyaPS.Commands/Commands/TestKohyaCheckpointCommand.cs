@@ -81,8 +81,8 @@ public sealed class TestKohyaCheckpointCommand : KohyaAsyncCmdlet
                 if (folders is null)
                 {
                     WriteError(ErrorRecordFactory.Create("CheckpointNotFound", ErrorCategory.ObjectNotFound,
-                        $"'{path}' is neither a checkpoint folder nor a run folder with checkpoints.", path,
-                        "Give a checkpoint folder (…/checkpoints/<run>-s<step>) or a run folder; Get-KohyaCheckpoint lists them."));
+                        $"'{path}' is neither a checkpoint (ours, an sd-scripts state, diffusers or OneTrainer folder, a kohya LoRA file) nor a folder holding one.", path,
+                        "Give a checkpoint folder (…/checkpoints/<run>-s<step>), a LoRA .safetensors file or a run folder; Get-KohyaCheckpoint lists them."));
                     if (Quiet) WriteObject(false);
                     continue;
                 }
@@ -92,16 +92,18 @@ public sealed class TestKohyaCheckpointCommand : KohyaAsyncCmdlet
         }
     }
 
-    /// <summary>The folder itself when it is a checkpoint; each non-temporary checkpoint when it is a run folder; null otherwise.</summary>
+    /// <summary>
+    /// The checkpoint itself (ours, another trainer's folder, or a LoRA file); for a run folder each checkpoint in it
+    /// (temporary save folders excluded); null when there is none.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static IReadOnlyList<string>? CheckpointsUnder(string path)
     {
-        if (!Directory.Exists(path))
+        if (!Directory.Exists(path) && !File.Exists(path))
             return null;
-        if (File.Exists(System.IO.Path.Combine(path, CheckpointNames.StateFile)) || CheckpointNames.StepOf(System.IO.Path.GetFileName(path)) is not null)
-            return new[] { path };
-        var listed = CheckpointStore.List(path).Where(c => !c.IsTemporary).Select(c => c.Path).ToList();
-        return listed.Count > 0 ? listed : null;
+        var found = CheckpointCatalog.Find(path, latest: false, all: true)
+            .Where(c => !c.Name.StartsWith(CheckpointNames.TempPrefix, StringComparison.Ordinal)).Select(c => c.Path).ToList();
+        return found.Count > 0 ? found : null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -33,6 +33,12 @@ public sealed class KohyaCheckpointInfo
 
     public KohyaLineage? Lineage { get; init; }
 
+    /// <summary>For checkpoints written by other trainers (Format other than KohyaPS): what was found, file by file.</summary>
+    public KohyaForeignCheckpointInfo? Foreign { get; init; }
+
+    /// <summary>For a kohya LoRA file (or a state whose model is a LoRA): its modules, dim, alpha, ss_* metadata, hash checks.</summary>
+    public KohyaLoraInfo? Lora => Foreign?.Lora;
+
     public override string ToString() => Path;
 }
 

@@ -18,10 +18,10 @@ public sealed record BatchPlan(int Epoch, int BatchIndex, int BucketIndex, Bucke
 /// bucket order, are shuffled with another stream (seed, epoch). The random numbers come from
 /// <see cref="DeterministicRandom"/>, which is defined in this code base, so the order never changes with a .NET
 /// version.</para>
-/// <para>What the order depends on: the index order, i.e. the images' relative paths (sorted ordinally), their
-/// repeats, and their buckets (i.e. their pixel sizes and the bucket settings). It does not depend on pixel
-/// content, captions, file times or enumeration order. Renaming, adding or removing an image changes the order;
-/// editing a caption or retouching an image at the same size does not.</para>
+/// <para>What the order depends on: the index order, the images' repeats, and their buckets (i.e. their pixel
+/// sizes and the bucket settings). Training passes the index in content order (Datasets.ContentOrder: by image
+/// and caption hash), so renaming or moving files leaves the order as it was, while adding, removing, retouching
+/// an image or editing a caption changes it. It never depends on file times or enumeration order.</para>
 /// <para>Because nothing else feeds it, the position in the data is just (epoch, batch index): a resumed run
 /// recomputes the epoch's plan and continues at the next batch.</para>
 /// </remarks>

@@ -45,22 +45,19 @@ public static class DatasetIndexer
     }
 
     /// <summary>Reads the definition from a folder or a .toml file and indexes it.</summary>
-    public static DatasetIndex Open(string path, DreamBoothFolderOptions? folderOptions = null, CancellationToken cancellationToken = default)
+    public static DatasetIndex Open(string path, DreamBoothFolderOptions? folderOptions = null, CancellationToken cancellationToken = default) =>
+        Build(ReadDefinition(path, folderOptions), cancellationToken);
+
+    /// <summary>Reads the definition from a folder (with <paramref name="folderOptions"/>) or a .toml file, without indexing.</summary>
+    public static DatasetDefinition ReadDefinition(string path, DreamBoothFolderOptions? folderOptions = null)
     {
-        DatasetDefinition definition;
-        if (File.Exists(path))
-        {
-            if (!string.Equals(Path.GetExtension(path), ".toml", StringComparison.OrdinalIgnoreCase))
-                throw new KohyaException(DatasetErrors.UnsupportedDatasetOption, KohyaErrorKind.InvalidArgument,
-                    $"'{Path.GetFullPath(path)}' is a file but not a .toml dataset configuration; give a dataset folder or a kohya dataset .toml file.",
-                    target: path);
-            definition = DatasetTomlReader.Read(path);
-        }
-        else
-        {
-            definition = DreamBoothFolderReader.Read(path, folderOptions);
-        }
-        return Build(definition, cancellationToken);
+        if (!File.Exists(path))
+            return DreamBoothFolderReader.Read(path, folderOptions);
+        if (!string.Equals(Path.GetExtension(path), ".toml", StringComparison.OrdinalIgnoreCase))
+            throw new KohyaException(DatasetErrors.UnsupportedDatasetOption, KohyaErrorKind.InvalidArgument,
+                $"'{Path.GetFullPath(path)}' is a file but not a .toml dataset configuration; give a dataset folder or a kohya dataset .toml file.",
+                target: path);
+        return DatasetTomlReader.Read(path);
     }
 
     /// <summary>

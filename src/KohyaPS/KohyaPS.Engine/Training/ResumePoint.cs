@@ -2,6 +2,7 @@ using System.Text.Json;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Checkpoints.Safetensors;
+using KohyaPS.Engine.Datasets;
 using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Optim;
@@ -12,13 +13,15 @@ namespace KohyaPS.Engine.Training;
 /// <summary>A verified checkpoint read back for resuming: state, settings, and readers for the tensors.</summary>
 internal sealed class ResumePoint
 {
-    private ResumePoint(string path, CheckpointState state, KohyaHyperparameterSet hyperparameters, KohyaEnvironmentInfo? environment, string? datasetSource)
+    private ResumePoint(string path, CheckpointState state, KohyaHyperparameterSet hyperparameters, KohyaEnvironmentInfo? environment, string? datasetSource,
+        KohyaDatasetManifest? datasetManifest)
     {
         Path = path;
         State = state;
         Hyperparameters = hyperparameters;
         Environment = environment;
         _datasetSource = datasetSource;
+        DatasetManifest = datasetManifest;
     }
 
     private readonly string? _datasetSource;
@@ -27,6 +30,9 @@ internal sealed class ResumePoint
     public CheckpointState State { get; }
     public KohyaHyperparameterSet Hyperparameters { get; }
     public KohyaEnvironmentInfo? Environment { get; }
+
+    /// <summary>The dataset manifest of dataset.json; null for checkpoints written before manifests (a plain file list).</summary>
+    public KohyaDatasetManifest? DatasetManifest { get; }
     public string ModelPath => System.IO.Path.Combine(Path, CheckpointNames.ModelFile);
 
     public static ResumePoint Load(string checkpoint)
@@ -36,17 +42,21 @@ internal sealed class ResumePoint
         var hp = HyperparameterYaml.Load(System.IO.Path.Combine(checkpoint, CheckpointNames.HyperparametersFile));
         KohyaEnvironmentInfo? env = null;
         string? source = null;
+        KohyaDatasetManifest? manifest = null;
         try
         {
             env = JsonSerializer.Deserialize<KohyaEnvironmentInfo>(File.ReadAllText(System.IO.Path.Combine(checkpoint, CheckpointNames.EnvironmentFile)));
-            using var dataset = JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(checkpoint, CheckpointNames.DatasetFile)));
+            string datasetPath = System.IO.Path.Combine(checkpoint, CheckpointNames.DatasetFile);
+            string datasetJson = File.ReadAllText(datasetPath);
+            using var dataset = JsonDocument.Parse(datasetJson);
             if (dataset.RootElement.TryGetProperty("source", out var s)) source = s.GetString();
+            if (DatasetManifestJson.IsManifest(datasetJson)) manifest = DatasetManifestJson.Parse(datasetJson, datasetPath);
         }
         catch (JsonException ex)
         {
             throw new KohyaException("CheckpointStateInvalid", KohyaErrorKind.InvalidData, $"'{checkpoint}': environment.json or dataset.json is not valid JSON: {ex.Message}", ex, checkpoint);
         }
-        return new ResumePoint(checkpoint, state, hp, env, source);
+        return new ResumePoint(checkpoint, state, hp, env, source, manifest);
     }
 
     /// <summary>The dataset the run used; the demo dataset inside the run folder follows the run if it moved.</summary>

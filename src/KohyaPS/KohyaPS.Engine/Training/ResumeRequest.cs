@@ -27,7 +27,7 @@ public sealed class ResumeRequest
     /// <summary>Settings changed on purpose ('Section.Option' = value, or nested by section): allowed and recorded.</summary>
     public System.Collections.IDictionary? Overrides { get; init; }
 
-    /// <summary>Accept every Trajectory difference, not only those named in <see cref="Overrides"/>.</summary>
+    /// <summary>Continue whatever changed (-Force): every Trajectory difference, not only those named in <see cref="Overrides"/>, and a changed dataset.</summary>
     public bool Force { get; init; }
 
     /// <summary>Start with a fresh optimizer state (allows Optimizer.Type and Model.TrainTextEncoder to change).</summary>
@@ -35,6 +35,9 @@ public sealed class ResumeRequest
 
     /// <summary>Ramp the learning rate from 1/N of the scheduled value to all of it over N steps after the resume; 0 = none.</summary>
     public int RewarmSteps { get; init; }
+
+    /// <summary>Continue on a dataset that changed since the checkpoint (-AcceptDatasetChanges); the change is recorded in the lineage.</summary>
+    public bool AcceptDatasetChanges { get; init; }
 
     /// <summary>Writes the checkpoints; null means the standard writer (tests inject free-space faults here).</summary>
     public KohyaPS.Engine.Checkpoints.CheckpointWriter? CheckpointWriter { get; init; }

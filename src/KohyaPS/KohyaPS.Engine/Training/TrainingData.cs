@@ -1,26 +1,29 @@
-using System.Text.Json;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Data;
+using KohyaPS.Engine.Datasets;
 
 namespace KohyaPS.Engine.Training;
 
 /// <summary>
 /// The dataset as the loop consumes it: batches addressed by (epoch, batch index), each a pure function
 /// of the index, the buckets and the seed — so a resumed run reads exactly the batches it would have read.
+/// The index is in content order (<see cref="ContentOrder"/>), so renaming files does not change the batches.
 /// </summary>
 public sealed class TrainingData
 {
     private readonly long _seed;
     private int _planEpoch = -1;
     private IReadOnlyList<BatchPlan> _plans = Array.Empty<BatchPlan>();
+    private string? _manifestJson;
 
-    private TrainingData(DatasetIndex index, long seed)
+    private TrainingData(DatasetIndex index, KohyaDatasetManifest manifest, long seed)
     {
-        Index = index;
-        Buckets = BucketPlanner.Assign(index);
-        BatchSize = index.Definition.Settings.BatchSize;
+        Index = ContentOrder.Apply(index, manifest);
+        Manifest = manifest;
+        Buckets = BucketPlanner.Assign(Index);
+        BatchSize = Index.Definition.Settings.BatchSize;
         _seed = seed;
-        BatchesPerEpochCount = DataOrder.StepsPerEpoch(index, Buckets, BatchSize);
+        BatchesPerEpochCount = DataOrder.StepsPerEpoch(Index, Buckets, BatchSize);
     }
 
     public DatasetIndex Index { get; }
@@ -28,36 +31,20 @@ public sealed class TrainingData
     public int BatchSize { get; }
     private int BatchesPerEpochCount { get; }
 
+    /// <summary>The manifest of the data as opened: what checkpoints record in dataset.json.</summary>
+    public KohyaDatasetManifest Manifest { get; }
+
     /// <summary>
     /// Opens a DreamBooth folder (dataset and subset settings from <paramref name="hp"/>.Data) or a kohya
-    /// dataset TOML (settings from the TOML, which wins for everything it defines, batch size included).
+    /// dataset TOML (settings from the TOML, which wins for everything it defines, batch size included), and
+    /// hashes every image into the manifest.
     /// </summary>
-    public static TrainingData Open(string path, KohyaHyperparameterSet hp, CancellationToken cancellation)
+    public static TrainingData Open(string path, KohyaHyperparameterSet hp, CancellationToken cancellation,
+        IProgress<KohyaDatasetProgress>? progress = null)
     {
-        var d = hp.Data;
-        var options = new DreamBoothFolderOptions
-        {
-            Dataset = new DatasetSettings
-            {
-                Width = d.Resolution,
-                Height = d.Resolution,
-                BatchSize = d.BatchSize,
-                EnableBucket = d.EnableBucket,
-                MinBucketReso = d.MinBucketReso,
-                MaxBucketReso = d.MaxBucketReso,
-                BucketResoSteps = d.BucketResoSteps,
-                BucketNoUpscale = d.BucketNoUpscale,
-            },
-            Subset = new SubsetSettings
-            {
-                CaptionExtension = d.CaptionExtension,
-                ShuffleCaption = d.ShuffleCaption,
-                KeepTokens = d.KeepTokens,
-                FlipAug = d.FlipAug,
-                CaptionDropoutRate = d.CaptionDropoutRate,
-            },
-        };
-        return new TrainingData(DatasetIndexer.Open(path, options, cancellation), hp.Training.Seed);
+        var index = DatasetSources.Index(path, hp, cancellation);
+        var manifest = DatasetManifestBuilder.Build(index, progress, parallelism: 0, cancellation);
+        return new TrainingData(index, manifest, hp.Training.Seed);
     }
 
     public int BatchesPerEpoch(int epoch) => BatchesPerEpochCount;
@@ -75,28 +62,6 @@ public sealed class TrainingData
         return BatchBuilder.Build(_plans[batchIndex], Index, Buckets, _seed);
     }
 
-    /// <summary>dataset.json: the source, its settings and every file with its size (the manifest issue extends this).</summary>
-    public string DescribeJson()
-    {
-        var def = Index.Definition;
-        var doc = new
-        {
-            source = def.SourcePath,
-            kind = def.SourceKind.ToString(),
-            settings = def.Settings,
-            subsets = def.Subsets.Select(s => new { directory = Path.GetRelativePath(def.RootDirectory, s.ImageDirectory), settings = s.Settings }),
-            images = Index.Entries.Select(e => new
-            {
-                path = e.RelativePath,
-                size = new FileInfo(e.AbsolutePath).Length,
-                width = e.Width,
-                height = e.Height,
-                caption = e.Caption,
-                subset = e.SubsetIndex,
-                repeats = e.Repeats,
-            }),
-            batchesPerEpoch = BatchesPerEpochCount,
-        };
-        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
-    }
+    /// <summary>dataset.json: the manifest (serialized once; the data does not change during a run).</summary>
+    public string DescribeJson() => _manifestJson ??= DatasetManifestJson.Serialize(Manifest);
 }

@@ -1,6 +1,7 @@
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Data;
+using KohyaPS.Engine.Datasets;
 using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Native;
@@ -74,6 +75,9 @@ public static class TrainingRunner
 
         string datasetPath = request.DatasetPath ?? saved.DatasetSource(run);
         var data = TrainingData.Open(datasetPath, hp, cancellation);
+        var position = saved.TrainingState();
+        DatasetContinuity.Reconcile(saved.DatasetManifest, data, position, Path.GetFileName(checkpoint),
+            new DatasetChangePolicy(request.Force, request.AcceptDatasetChanges), Warn, observer.Verbose, overrides);
         int threads = TrainingSession.ApplyThreads(decision.ThreadsChanged ? hp.Resources.Threads : ResumeThreads(saved.State.Threads, Warn));
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
@@ -93,7 +97,7 @@ public static class TrainingRunner
             Warnings = warnings.ToList(),
         };
         var lineage = new RunLineage(saved.State.RunId, saved.State.Segments, segment, saved.State.CheckpointId);
-        using var session = new TrainingSession(identity, hp, data, model, saved.TrainingState(), lineage, observer, request.ExtraHooks, request.CheckpointWriter);
+        using var session = new TrainingSession(identity, hp, data, model, position, lineage, observer, request.ExtraHooks, request.CheckpointWriter);
         if (!decision.ResetOptimizer)
             using (var optimizerState = saved.ReadOptimizer())
                 session.Context.Optimizer.ImportState(optimizerState);

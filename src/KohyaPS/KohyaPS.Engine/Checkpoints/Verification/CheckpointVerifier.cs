@@ -14,11 +14,15 @@ namespace KohyaPS.Engine.Checkpoints.Verification;
 /// </summary>
 public static class CheckpointVerifier
 {
+    /// <summary>Tests a KohyaPS checkpoint folder, or a checkpoint another trainer wrote (see <see cref="ForeignVerifier"/>).</summary>
     public static KohyaCheckpointTestResult Test(string checkpointDirectory, bool deep,
         Action<VerificationProgress>? progress = null, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
         string dir = Path.GetFullPath(checkpointDirectory).TrimEnd(Path.DirectorySeparatorChar);
+        if (!CheckpointCatalog.IsOurCheckpoint(dir) && (File.Exists(dir) || Directory.Exists(dir)))
+            return ForeignVerifier.Test(dir) ?? throw new KohyaException("CheckpointFormatUnknown", KohyaErrorKind.InvalidData,
+                $"'{dir}' is not a checkpoint KohyaPS knows: not ours, not an sd-scripts state, diffusers or OneTrainer folder, not a kohya LoRA file.", target: dir);
         if (!Directory.Exists(dir))
             throw new KohyaException("CheckpointNotFound", KohyaErrorKind.ObjectNotFound, $"Checkpoint folder '{dir}' does not exist.", target: dir);
 
