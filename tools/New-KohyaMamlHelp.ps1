@@ -151,8 +151,10 @@ $writer.WriteEndDocument()
 $writer.Dispose()
 
 $about = Join-Path $HelpSource 'about_KohyaPS.md'
-if (Test-Path $about) { Copy-Item $about (Join-Path $OutputDirectory 'about_KohyaPS.help.txt') }
-else { $failures += 'about_KohyaPS.md is missing' }
+if (-not (Test-Path $about)) { $failures += 'about_KohyaPS.md is missing' }
+foreach ($topic in Get-ChildItem $HelpSource -Filter 'about_*.md') {
+    Copy-Item $topic.FullName (Join-Path $OutputDirectory ($topic.BaseName + '.help.txt'))
+}
 
 if ($failures) {
     if ($Strict) {

@@ -53,6 +53,31 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     [Parameter]
     public string? DatasetPath { get; set; }
 
+    /// <summary>The hyperparameters to continue with; every difference from the checkpoint's goes through the resume policy.</summary>
+    [Parameter]
+    public KohyaHyperparameterSet? HyperparameterSet { get; set; }
+
+    /// <summary>A hyperparameter YAML file to continue with (instead of -HyperparameterSet).</summary>
+    [Parameter]
+    public string? ConfigPath { get; set; }
+
+    /// <summary>Intended changes: @{ 'Optimizer.LearningRate' = 5e-4 } (or nested by section); allowed and recorded.</summary>
+    [Parameter]
+    public System.Collections.Hashtable? Override { get; set; }
+
+    /// <summary>Accept every Trajectory difference, not only those named in -Override, and a changed dataset.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Start with a fresh optimizer state; allows Optimizer.Type and Model.TrainTextEncoder to change.</summary>
+    [Parameter]
+    public SwitchParameter ResetOptimizer { get; set; }
+
+    /// <summary>Ramp the learning rate up over this many steps after resuming.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Rewarm { get; set; }
+
     /// <summary>Continue even when the dataset changed since the checkpoint; the change is recorded in the lineage.</summary>
     [Parameter]
     public SwitchParameter AcceptDatasetChanges { get; set; }
@@ -75,6 +100,9 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
         if (MaxSteps is not null && AdditionalSteps is not null)
             ThrowTerminatingError(ErrorRecordFactory.Create("ConflictingTarget", ErrorCategory.InvalidArgument,
                 "Give -MaxSteps (cumulative) or -AdditionalSteps (relative), not both.", null));
+        if (HyperparameterSet is not null && ConfigPath is not null)
+            ThrowTerminatingError(ErrorRecordFactory.Create("ConflictingHyperparameters", ErrorCategory.InvalidArgument,
+                "Give -HyperparameterSet or -ConfigPath, not both.", null));
         var request = BuildRequest();
         if (request is null)
             return;
@@ -123,9 +151,30 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
             MaxSteps = MaxSteps,
             AdditionalSteps = AdditionalSteps,
             DatasetPath = DatasetPath is null ? null : ResolveFileSystemPath(DatasetPath),
+            Hyperparameters = ConfigPath is null ? HyperparameterSet : RequestedConfig(ResolveFileSystemPath(ConfigPath)),
+            Overrides = HyperparameterArguments.Unwrap(Override),
+            Force = Force,
+            ResetOptimizer = ResetOptimizer,
+            RewarmSteps = Rewarm ?? 0,
             AcceptDatasetChanges = AcceptDatasetChanges,
         };
     }
+
+    private KohyaHyperparameterSet? RequestedConfig(string path)
+    {
+        try
+        {
+            return LoadConfig(path);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            ThrowEngineError(ex, path);
+            return null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static KohyaHyperparameterSet LoadConfig(string path) => KohyaPS.Engine.Hyperparameters.HyperparameterYaml.Load(path);
 
     private string? CheckpointFromInput(object? input)
     {

@@ -7,38 +7,114 @@ public static class HyperparameterValidator
 {
     public static readonly string[] Presets = { "tiny", "small", "sd15" };
     public static readonly string[] Dtypes = { "float32" };
+    public static readonly string[] NetworkTypes = { "none", "lora" };
+    public static readonly string[] LossSpikeActions = { "warn", "stop" };
+
+    /// <summary>kohya sd-scripts' sample_sampler choices.</summary>
+    public static readonly string[] Samplers =
+    {
+        "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "dpmsingle",
+        "k_lms", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a",
+    };
 
     public static void Validate(KohyaHyperparameterSet set)
     {
         var problems = new List<string>();
         void Check(bool ok, string option, string rule) { if (!ok) problems.Add($"{option} {rule}"); }
+        void OneOf(string? value, string[] allowed, string option) =>
+            Check(value is not null && allowed.Contains(value, StringComparer.OrdinalIgnoreCase), option, $"must be one of: {string.Join(", ", allowed)} (got '{value}').");
+        void Positive(double? value, string option) { if (value is { } v) Check(v > 0 && double.IsFinite(v), option, "must be a positive number."); }
 
-        Check(Presets.Contains(set.Model.Preset, StringComparer.OrdinalIgnoreCase), "Model.Preset", $"must be one of: {string.Join(", ", Presets)} (got '{set.Model.Preset}').");
+        foreach (var section in HyperparameterSchema.Sections)
+            Check(section.GetValue(set) is not null, section.Name, "must not be empty.");
+        if (problems.Count > 0)
+            throw Failure(problems);
+
+        OneOf(set.Model.Preset, Presets, "Model.Preset");
         Check(set.Model.MaxTokens is >= 2 and <= 512, "Model.MaxTokens", "must be between 2 and 512.");
         Check(set.Model.TextEncoderLayers is >= 1 and <= 48, "Model.TextEncoderLayers", "must be between 1 and 48.");
+
+        OneOf(set.Network.Type, NetworkTypes, "Network.Type");
+        Check(set.Network.Dim is >= 1 and <= 1024, "Network.Dim", "must be between 1 and 1024.");
+        Check(set.Network.Alpha >= 0 && double.IsFinite(set.Network.Alpha), "Network.Alpha", "must be 0 or a positive number.");
+        var modules = set.Network.TargetModules ?? Array.Empty<string>();
+        Check(modules.All(m => !string.IsNullOrWhiteSpace(m)), "Network.TargetModules", "must not hold empty names.");
+        Check(modules.Distinct(StringComparer.OrdinalIgnoreCase).Count() == modules.Length, "Network.TargetModules", "must not name a module twice.");
+        Positive(set.Network.UnetLearningRate, "Network.UnetLearningRate");
+        Positive(set.Network.TextEncoderLearningRate, "Network.TextEncoderLearningRate");
+
         Check(set.Optimizer.LearningRate > 0 && double.IsFinite(set.Optimizer.LearningRate), "Optimizer.LearningRate", "must be a positive number.");
         Check(set.Optimizer.MaxGradNorm >= 0, "Optimizer.MaxGradNorm", "must not be negative.");
         Check(set.LRSchedule.WarmupSteps >= 0, "LRSchedule.WarmupSteps", "must not be negative.");
+        Check(set.LRSchedule.RewarmSteps >= 0, "LRSchedule.RewarmSteps", "must not be negative.");
+        Check(set.LRSchedule.RewarmStartStep >= 0, "LRSchedule.RewarmStartStep", "must not be negative.");
+
         Check(set.Data.Resolution is >= 8 and <= 4096 && set.Data.Resolution % 8 == 0, "Data.Resolution", "must be a multiple of 8 between 8 and 4096.");
         Check(set.Data.BatchSize is >= 1 and <= 4096, "Data.BatchSize", "must be between 1 and 4096.");
         Check(set.Data.GradientAccumulationSteps is >= 1 and <= 1024, "Data.GradientAccumulationSteps", "must be between 1 and 1024.");
         Check(set.Data.CaptionDropoutRate is >= 0 and <= 1, "Data.CaptionDropoutRate", "must be between 0 and 1.");
         Check(set.Data.KeepTokens >= 0, "Data.KeepTokens", "must not be negative.");
+
         Check(set.Resources.Threads is >= 0 and <= 1024, "Resources.Threads", "must be between 0 (all) and 1024.");
-        Check(set.Resources.Device.Equals("cpu", StringComparison.OrdinalIgnoreCase) || set.Resources.Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase),
+        Check(set.Resources.Device is { } device && (device.Equals("cpu", StringComparison.OrdinalIgnoreCase) || device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
             "Resources.Device", $"must be cpu or cuda[:N] (got '{set.Resources.Device}').");
-        Check(Dtypes.Contains(set.Resources.Dtype, StringComparer.OrdinalIgnoreCase), "Resources.Dtype", $"must be one of: {string.Join(", ", Dtypes)} (got '{set.Resources.Dtype}').");
+        OneOf(set.Resources.Dtype, Dtypes, "Resources.Dtype");
         Check(set.Training.MaxSteps >= 1, "Training.MaxSteps", "must be at least 1.");
+
         Check(set.Saving.SaveEveryNSteps >= 0, "Saving.SaveEveryNSteps", "must not be negative.");
         Check(set.Saving.SaveEveryNEpochs >= 0, "Saving.SaveEveryNEpochs", "must not be negative.");
         Check(set.Saving.KeepLast >= 0, "Saving.KeepLast", "must not be negative.");
         Check(set.Saving.KeepEvery >= 0, "Saving.KeepEvery", "must not be negative.");
 
+        Check(set.Sampling.SampleEveryNSteps >= 0, "Sampling.SampleEveryNSteps", "must not be negative.");
+        Check(set.Sampling.SampleEveryNEpochs >= 0, "Sampling.SampleEveryNEpochs", "must not be negative.");
+        OneOf(set.Sampling.Sampler, Samplers, "Sampling.Sampler");
+        Check(set.Sampling.Steps is >= 1 and <= 1000, "Sampling.Steps", "must be between 1 and 1000.");
+        Check(set.Sampling.GuidanceScale >= 0 && double.IsFinite(set.Sampling.GuidanceScale), "Sampling.GuidanceScale", "must be 0 or a positive number.");
+        Check(set.Sampling.Width == 0 || set.Sampling.Width is >= 8 and <= 4096 && set.Sampling.Width % 8 == 0, "Sampling.Width", "must be 0 or a multiple of 8 between 8 and 4096.");
+        Check(set.Sampling.Height == 0 || set.Sampling.Height is >= 8 and <= 4096 && set.Sampling.Height % 8 == 0, "Sampling.Height", "must be 0 or a multiple of 8 between 8 and 4096.");
+        Check((set.Sampling.Prompts ?? Array.Empty<string>()).All(p => p is not null), "Sampling.Prompts", "must not hold empty entries.");
+
+        Check(set.Monitoring.LogEveryNSteps >= 1, "Monitoring.LogEveryNSteps", "must be at least 1.");
+        Check(set.Monitoring.LossSpikeThreshold == 0 || set.Monitoring.LossSpikeThreshold > 1 && double.IsFinite(set.Monitoring.LossSpikeThreshold),
+            "Monitoring.LossSpikeThreshold", "must be 0 (off) or a number above 1.");
+        Check(set.Monitoring.LossSpikeWindow is >= 2 and <= 100_000, "Monitoring.LossSpikeWindow", "must be between 2 and 100000.");
+        OneOf(set.Monitoring.LossSpikeAction, LossSpikeActions, "Monitoring.LossSpikeAction");
+
         if (problems.Count > 0)
-            throw new KohyaException("InvalidHyperparameter", KohyaErrorKind.InvalidArgument,
-                "Invalid hyperparameters: " + string.Join(" ", problems), target: problems[0].Split(' ')[0])
+            throw Failure(problems);
+    }
+
+    /// <summary>
+    /// Refuses what validates but cannot be trained by this version (a LoRA network): <c>NetworkNotTrainable</c>.
+    /// Checked when training starts or resumes, so sets with a LoRA section still import, export and compare.
+    /// </summary>
+    public static void EnsureTrainable(KohyaHyperparameterSet set)
+    {
+        if (!set.Network.Type.Equals("none", StringComparison.OrdinalIgnoreCase))
+            throw new KohyaException("NetworkNotTrainable", KohyaErrorKind.NotImplemented,
+                $"Network.Type is '{set.Network.Type}': LoRA training is not available in this version; it trains the whole model (Network.Type none).",
+                target: "Network.Type")
             {
-                RecommendedAction = "Correct the named options (Get-Help Import-KohyaHyperparameterSet lists every option).",
+                RecommendedAction = "Set Network.Type to none to train the model's own weights.",
             };
     }
+
+    /// <summary>Options that are set but not acted on by this version, as warnings for the start of a run.</summary>
+    public static IEnumerable<string> DormantSettings(KohyaHyperparameterSet set)
+    {
+        if (set.Sampling.SampleEveryNSteps > 0 || set.Sampling.SampleEveryNEpochs > 0)
+            yield return "Sampling.SampleEveryNSteps/SampleEveryNEpochs are set, but this version draws no samples while training; the settings are kept with the run.";
+        if (set.Monitoring.LogEveryNSteps != 1)
+            yield return $"Monitoring.LogEveryNSteps is {set.Monitoring.LogEveryNSteps}, but this version logs every step; the setting is kept with the run.";
+        if (set.Monitoring.LossSpikeThreshold > 0)
+            yield return "Monitoring.LossSpikeThreshold is set, but this version has no loss spike guard yet; the setting is kept with the run.";
+    }
+
+    private static KohyaException Failure(List<string> problems) =>
+        new("InvalidHyperparameter", KohyaErrorKind.InvalidArgument,
+            "Invalid hyperparameters: " + string.Join(" ", problems), target: problems[0].Split(' ')[0])
+        {
+            RecommendedAction = "Correct the named options (Get-Help about_KohyaPS_Hyperparameters lists every option).",
+        };
 }

@@ -40,8 +40,10 @@ public sealed class LearningRatePlan
             };
             throw new KohyaException(ex.ErrorId, ex.Kind, $"{option}: {ex.Message}", ex, option) { RecommendedAction = ex.RecommendedAction };
         }
-        RewarmSteps = rewarmSteps;
-        ResumedAtStep = resumedAtStep;
+        // An explicit re-warm wins; otherwise the set's (written by Resume-KohyaTraining -Rewarm, so a run interrupted
+        // during the ramp continues it exactly).
+        RewarmSteps = rewarmSteps > 0 ? rewarmSteps : hp.LRSchedule.RewarmSteps;
+        ResumedAtStep = rewarmSteps > 0 ? resumedAtStep : hp.LRSchedule.RewarmStartStep;
     }
 
     public long RewarmSteps { get; }
@@ -52,6 +54,6 @@ public sealed class LearningRatePlan
     public double At(long stepsDone)
     {
         double scheduled = LrSchedule.Compute(_settings, stepsDone, _totalSteps);
-        return RewarmSteps > 0 ? LrSchedule.WithRewarm(scheduled, stepsDone - ResumedAtStep, RewarmSteps) : scheduled;
+        return RewarmSteps > 0 && stepsDone >= ResumedAtStep ? LrSchedule.WithRewarm(scheduled, stepsDone - ResumedAtStep, RewarmSteps) : scheduled;
     }
 }

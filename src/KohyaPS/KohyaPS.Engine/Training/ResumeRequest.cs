@@ -18,8 +18,23 @@ public sealed class ResumeRequest
     /// <summary>Another location for the dataset the run used (the checkpoint records the original path).</summary>
     public string? DatasetPath { get; init; }
 
-    /// <summary>Continue whatever changed (-Force).</summary>
+    /// <summary>
+    /// The hyperparameters asked for (-HyperparameterSet, -ConfigPath); null continues with the checkpoint's. Every
+    /// difference from the checkpoint's set goes through <see cref="Hyperparameters.ResumePolicy"/>.
+    /// </summary>
+    public KohyaPS.Contracts.KohyaHyperparameterSet? Hyperparameters { get; init; }
+
+    /// <summary>Settings changed on purpose ('Section.Option' = value, or nested by section): allowed and recorded.</summary>
+    public System.Collections.IDictionary? Overrides { get; init; }
+
+    /// <summary>Continue whatever changed (-Force): every Trajectory difference, not only those named in <see cref="Overrides"/>, and a changed dataset.</summary>
     public bool Force { get; init; }
+
+    /// <summary>Start with a fresh optimizer state (allows Optimizer.Type and Model.TrainTextEncoder to change).</summary>
+    public bool ResetOptimizer { get; init; }
+
+    /// <summary>Ramp the learning rate from 1/N of the scheduled value to all of it over N steps after the resume; 0 = none.</summary>
+    public int RewarmSteps { get; init; }
 
     /// <summary>Continue on a dataset that changed since the checkpoint (-AcceptDatasetChanges); the change is recorded in the lineage.</summary>
     public bool AcceptDatasetChanges { get; init; }

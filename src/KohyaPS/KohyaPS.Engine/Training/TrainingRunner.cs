@@ -20,6 +20,7 @@ public static class TrainingRunner
     {
         var hp = request.Hyperparameters.Clone();
         HyperparameterValidator.Validate(hp);
+        HyperparameterValidator.EnsureTrainable(hp);
         RejectLatentPresets(hp);
         TorchRuntime.EnsureLoaded();
         string run = Path.GetFullPath(request.OutputPath);
@@ -33,6 +34,7 @@ public static class TrainingRunner
                 RecommendedAction = "Continue it with Resume-KohyaTraining -Path <run> -Latest, or choose another -OutputPath.",
             };
 
+        foreach (var w in HyperparameterValidator.DormantSettings(hp)) observer.Warning(w);
         string datasetPath = request.DatasetPath ?? EnsureDemoDataset(run, hp, request.Demo, observer);
         var data = TrainingData.Open(datasetPath, hp, cancellation);
         foreach (var w in data.Index.Warnings) observer.Warning(w);
@@ -62,15 +64,12 @@ public static class TrainingRunner
 
         string checkpoint = request.CheckpointPath is { } explicitPath ? VerifiedExplicit(Path.GetFullPath(explicitPath)) : LatestOrThrow(run, Warn, cancellation);
         var saved = ResumePoint.Load(checkpoint);
-        var hp = saved.Hyperparameters;
-        var overrides = new List<string>();
-        long target = request.MaxSteps ?? (request.AdditionalSteps is { } more ? saved.State.GlobalStep + more : hp.Training.MaxSteps);
-        if (target != hp.Training.MaxSteps)
-        {
-            overrides.Add($"Training.MaxSteps: {hp.Training.MaxSteps} -> {target}");
-            hp.Training.MaxSteps = target;
-        }
-        HyperparameterValidator.Validate(hp);
+        var decision = ResumePolicy.Decide(saved.Hyperparameters, saved.State.GlobalStep, request);
+        var hp = decision.Effective;
+        var overrides = decision.Records.ToList();
+        foreach (var w in decision.Warnings.Concat(HyperparameterValidator.DormantSettings(hp))) Warn(w);
+        foreach (var change in decision.Records) observer.Verbose("Resuming with " + change);
+        long target = hp.Training.MaxSteps;
         if (saved.State.GlobalStep >= target)
             return AlreadyComplete(run, saved, target, warnings);
 
@@ -79,7 +78,7 @@ public static class TrainingRunner
         var position = saved.TrainingState();
         DatasetContinuity.Reconcile(saved.DatasetManifest, data, position, Path.GetFileName(checkpoint),
             new DatasetChangePolicy(request.Force, request.AcceptDatasetChanges), Warn, observer.Verbose, overrides);
-        int threads = TrainingSession.ApplyThreads(ResumeThreads(saved.State.Threads, Warn));
+        int threads = TrainingSession.ApplyThreads(decision.ThreadsChanged ? hp.Resources.Threads : ResumeThreads(saved.State.Threads, Warn));
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
@@ -99,8 +98,9 @@ public static class TrainingRunner
         };
         var lineage = new RunLineage(saved.State.RunId, saved.State.Segments, segment, saved.State.CheckpointId);
         using var session = new TrainingSession(identity, hp, data, model, position, lineage, observer, request.ExtraHooks, request.CheckpointWriter);
-        using (var optimizerState = saved.ReadOptimizer())
-            session.Context.Optimizer.ImportState(optimizerState);
+        if (!decision.ResetOptimizer)
+            using (var optimizerState = saved.ReadOptimizer())
+                session.Context.Optimizer.ImportState(optimizerState);
         observer.Verbose($"Resuming '{identity.RunName}' from {Path.GetFileName(checkpoint)} at step {saved.State.GlobalStep} towards {target}.");
         return session.Run(cancellation, warnings);
     }
