@@ -115,6 +115,17 @@ if ($ModuleManifest -and $CrashTrials -gt 0) {
     if (Test-Path $crashSummary) { $arguments += @('--crash-summary', $crashSummary) }
 }
 
+if ($ModuleManifest) {
+    $count = switch ($mode) { 'quick' { 32 } 'long' { 256 } default { 128 } }
+    Write-Host "==> dataset manifest hashing vs openssl: $count images of 1024² (figure 10)" -ForegroundColor Cyan
+    $hashSummary = Join-Path ([IO.Path]::GetTempPath()) "kohya-dataset-hash-$PID.json"
+    try {
+        & (Join-Path $PSScriptRoot 'Measure-DatasetHashing.ps1') -ModuleManifest $ModuleManifest -Count $count -Size 1024 -Rounds 5 -Force -SummaryPath $hashSummary
+        if (Test-Path $hashSummary) { $arguments += @('--dataset-hash-summary', $hashSummary) }
+    }
+    catch { Write-Warning "dataset hashing benchmark failed: $_" }
+}
+
 if ($OmpWaitPolicy -ne 'Unset') { $env:OMP_WAIT_POLICY = $OmpWaitPolicy }
 Write-Host "==> KohyaPS.Bench ($mode)" -ForegroundColor Cyan
 & dotnet $benchDll.FullName @arguments

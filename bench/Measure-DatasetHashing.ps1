@@ -15,6 +15,8 @@
     -MaxLoad unless -Force is given.
 .PARAMETER ModuleManifest
     The built module (module/KohyaPS.psd1 by default).
+.PARAMETER SummaryPath
+    Also write the figures as JSON to this file (what Invoke-Benchmarks gives the report).
 .EXAMPLE
     ./bench/Measure-DatasetHashing.ps1 -Count 256 -Size 1024
 #>
@@ -27,7 +29,9 @@ param(
     [double] $MaxLoad = 1.5,
     [string] $WorkPath = (Join-Path ([IO.Path]::GetTempPath()) 'kohyaps-hash-bench'),
     [switch] $Force,
-    [switch] $Keep
+    [switch] $Keep,
+    # Also write the figures as JSON here (Invoke-Benchmarks passes it to the report, figure 10).
+    [string] $SummaryPath
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
@@ -135,4 +139,12 @@ $ratioN = (Get-Median $times[$keys[3]]) / (Get-Median $times[$keys[1]])
 Write-Host ('Throughput ratio manifest/openssl, 1 thread vs 1 process:  {0:0.00}' -f $ratio1)
 Write-Host ('Throughput ratio manifest/openssl, {0} threads vs {0} processes: {1:0.00}' -f $cpus, $ratioN)
 Write-Host ('Load average at the end: {0}' -f (Get-Load1))
+if ($SummaryPath) {
+    [ordered]@{
+        files = $files.Count; mebibytes = [Math]::Round($bytes / 1MB, 1); processors = $cpus; rounds = $Rounds
+        manifestOneThreadMBps = $rows[0].'MB/s'; manifestAllThreadsMBps = $rows[1].'MB/s'
+        opensslOneProcessMBps = $rows[2].'MB/s'; opensslAllProcessesMBps = $rows[3].'MB/s'
+        ratioOne = [Math]::Round($ratio1, 3); ratioAll = [Math]::Round($ratioN, 3)
+    } | ConvertTo-Json | Set-Content -Path $SummaryPath
+}
 if (-not $Keep) { Remove-Item $WorkPath -Recurse -Force }

@@ -13,7 +13,7 @@ if (options is null)
         KohyaPS.Bench [--mode quick|normal|long] [--python <python with torch>] [--peer-script <unet_step.py>]
                       [--pwsh <pwsh.dll or pwsh>] [--manifest <KohyaPS.psd1>] [--results <dir>] [--work <dir>]
                       [--only 1,2,3,4,5,6,7,8] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
-                      [--wait-for-idle <seconds>] [--peer-note <text>] [--crash-summary <json>]
+                      [--wait-for-idle <seconds>] [--peer-note <text>] [--crash-summary <json>] [--dataset-hash-summary <json>]
         Prints a table of ratios measured side by side and writes <results>/<yyyy-MM-dd>.md.
         """);
     return 2;
@@ -97,6 +97,8 @@ if (options.Runs(6))
 
 if (options.CrashSummary is { } crash)
     report.Try("crash trials", () => report.Crash = CrashFigures.Load(crash), Log);
+if (options.DatasetHashSummary is { } hashing)
+    report.Try("dataset hashing", () => report.DatasetHash = DatasetHashFigures.Load(hashing), Log);
 
 report.LoadAtEnd = Tools.LoadAverage();
 report.OthersCpuPercent = cpu.OthersPercent();
@@ -186,6 +188,9 @@ namespace KohyaPS.Bench
         /// <summary>The JSON summary of bench/Invoke-CrashTrials.ps1, run before this program (figure 9).</summary>
         public string? CrashSummary { get; init; }
 
+        /// <summary>The JSON summary of bench/Measure-DatasetHashing.ps1 (figure 10).</summary>
+        public string? DatasetHashSummary { get; init; }
+
         /// <summary>preset:resolution:rounds:peerRounds,… instead of the mode's list (figures 1–3).</summary>
         public string? StepsOverride { get; init; }
 
@@ -205,6 +210,7 @@ namespace KohyaPS.Bench
                     case "--peer-note": o = o with { PeerNote = Next() }; break;
                     case "--pwsh": o = o with { Pwsh = Next() }; break;
                     case "--manifest": o = o with { Manifest = Path.GetFullPath(Next()) }; break;
+                    case "--dataset-hash-summary": o = o with { DatasetHashSummary = Path.GetFullPath(Next()) }; break;
                     case "--crash-summary": o = o with { CrashSummary = Path.GetFullPath(Next()) }; break;
                     case "--results": o = o with { Results = Path.GetFullPath(Next()) }; break;
                     case "--work": o = o with { Work = Path.GetFullPath(Next()) }; break;

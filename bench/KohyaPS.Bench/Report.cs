@@ -32,6 +32,7 @@ public sealed class Report
     public RunFigures? Runs { get; set; }
     public ShellFigures? Shell { get; set; }
     public CrashFigures? Crash { get; set; }
+    public DatasetHashFigures? DatasetHash { get; set; }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -103,6 +104,13 @@ public sealed class Report
         if (Crash is { } k)
             rows.Add(new Row($"9 kill -9 crash run: {k.Kills} kills ({k.KillsInsideSave} inside a save)",
                 $"{k.Corrupt} corrupt / {k.CheckpointsTested}", $"{k.Mismatches} mismatch / {k.CheckpointsCompared}", "", "0 and 0", k.Passed ? "pass" : "FAIL"));
+        if (DatasetHash is { } d)
+        {
+            rows.Add(new Row($"10 New-KohyaDatasetManifest vs openssl dgst, {d.Files} PNGs, 1 thread / 1 process", $"{d.ManifestOneThreadMBps:0} MiB/s",
+                $"{d.OpensslOneProcessMBps:0} MiB/s", $"{d.RatioOne:0.00}", "≥ 0.90", d.RatioOne >= 0.9 ? "pass" : "FAIL"));
+            rows.Add(new Row($"10 New-KohyaDatasetManifest vs openssl dgst, {d.Processors} threads / {d.Processors} processes", $"{d.ManifestAllThreadsMBps:0} MiB/s",
+                $"{d.OpensslAllProcessesMBps:0} MiB/s", $"{d.RatioAll:0.00}", "≥ 0.90", d.RatioAll >= 0.9 ? "pass" : "FAIL"));
+        }
         return rows;
     }
 
@@ -280,6 +288,15 @@ public sealed class Report
         {
             L();
             L("- not run (Invoke-Benchmarks.ps1 runs it when given -ModuleManifest; -CrashTrials 0 skips it)");
+        }
+        L();
+        L("**10. Dataset hashing.** `bench/Measure-DatasetHashing.ps1`: a DreamBooth folder of 1024² noise PNGs (incompressible, photo-sized), " +
+          "warm page cache; `New-KohyaDatasetManifest` (indexing, headers, captions and SHA-256 of every file: what every training start and resume does) " +
+          "with one thread and with one per logical processor, against `openssl dgst -sha256` in one process and split over as many; median of interleaved rounds.");
+        if (DatasetHash is { } dh)
+        {
+            L();
+            L($"- {dh.Files} files, {dh.Mebibytes:0} MiB, {dh.Rounds} rounds, {dh.Processors} logical processors");
         }
         if (_errors.Count > 0)
         {

@@ -24,3 +24,22 @@ public sealed class CrashFigures
         JsonSerializer.Deserialize<CrashFigures>(File.ReadAllText(path), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })
         ?? throw new InvalidDataException($"'{path}' holds no crash summary.");
 }
+
+/// <summary>The dataset manifest hashing figures, as bench/Measure-DatasetHashing.ps1 writes them.</summary>
+public sealed class DatasetHashFigures
+{
+    public int Files { get; init; }
+    public double Mebibytes { get; init; }
+    public int Processors { get; init; }
+    public int Rounds { get; init; }
+    public double ManifestOneThreadMBps { get; init; }
+    public double ManifestAllThreadsMBps { get; init; }
+    public double OpensslOneProcessMBps { get; init; }
+    public double OpensslAllProcessesMBps { get; init; }
+    public double RatioOne { get; init; }
+    public double RatioAll { get; init; }
+
+    public static DatasetHashFigures Load(string path) =>
+        JsonSerializer.Deserialize<DatasetHashFigures>(File.ReadAllText(path), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })
+        ?? throw new InvalidDataException($"'{path}' holds no dataset hashing summary.");
+}
