@@ -46,7 +46,7 @@ try {
         Send-Signal $proc.Id 'KILL'
         if (-not $proc.WaitForExit(30000)) { throw "trial ${i}: the killed process did not exit" }
         $kills++
-        if (Get-ChildItem "$run/checkpoints" -Directory -Filter '.tmp-*' -ErrorAction SilentlyContinue) { $killsInSave++ }
+        if (Get-ChildItem "$run/checkpoints" -Directory -Filter '.tmp-*' -Force -ErrorAction SilentlyContinue) { $killsInSave++ } # -Force: dot-names are hidden
         # Checkpoints already tested whole are not written again; test the new ones and check none vanished.
         $now = @(Get-KohyaCheckpoint -Path $run)
         foreach ($name in $valid.Keys) { if ($name -notin $now.Name) { $corrupt++; $corruptNames.Add("trial $i ${name}: disappeared") } }

@@ -87,6 +87,7 @@ public static class StepBench
         hp.Resources.Threads = Threads;
         hp.Resources.Dtype = "float32";
         hp.Training.MaxSteps = steps;
+        hp.LRSchedule.Name = "constant_with_warmup"; // the constant schedule refuses a warm-up
         hp.LRSchedule.WarmupSteps = (int)Math.Min(10, steps);
         hp.Saving.SaveEveryNSteps = 0;
         hp.Saving.AsyncSave = false;

@@ -70,9 +70,9 @@ public sealed class CheckpointWriter
         }
 
         // No sshs_model_hash here: checksums.sha256 covers integrity, and Export-KohyaLora writes it into the files users share.
-        Done(CheckpointNames.ModelFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.ModelFile), s.Model, s.ModelMetadata).FileSha256);
+        Done(CheckpointNames.ModelFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.ModelFile), s.Model, s.ModelMetadata, false, hashData: false).FileSha256);
         var optimizerMetadata = s.Optimizer.Values.ToDictionary(kv => "kohyaps.optimizer." + kv.Key, kv => kv.Value);
-        Done(CheckpointNames.OptimizerFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.OptimizerFile), s.Optimizer.Tensors, optimizerMetadata).FileSha256);
+        Done(CheckpointNames.OptimizerFile, SafetensorsWriter.Write(Path.Combine(dir, CheckpointNames.OptimizerFile), s.Optimizer.Tensors, optimizerMetadata, false, hashData: false).FileSha256);
         foreach (var (file, text) in new[]
                  {
                      (CheckpointNames.StateFile, s.State.ToJson()),

@@ -222,6 +222,14 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         Assert.Equal(result.FileLength, bytes.Length);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), result.FileSha256);
         Assert.Equal(Checksums.HashFile(path), result.FileSha256);
+
+        // The path overload hashes from memory while the device flush runs; a checkpoint asks for the file hash only.
+        string second = PathFor("hashed-by-path.safetensors");
+        var byPath = SafetensorsWriter.Write(second, new[] { KeyValuePair.Create("a", a), KeyValuePair.Create("b", b) },
+            new Dictionary<string, string> { ["note"] = "x" }, embedModelHash: false, hashData: false);
+        Assert.Equal(Checksums.HashFile(second), byPath.FileSha256);
+        Assert.Equal(result.FileSha256, byPath.FileSha256);
+        Assert.Equal("", byPath.DataSha256);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace KohyaPS.Engine.Checkpoints.Safetensors;
 /// <summary>What <see cref="SafetensorsWriter"/> wrote.</summary>
 /// <param name="HeaderLength">N, the JSON header length including its space padding (a multiple of 8).</param>
 /// <param name="DataLength">Bytes of tensor data after the header.</param>
-/// <param name="DataSha256">Lower-case hex SHA-256 of the bytes after the header: kohya's <c>sshs_model_hash</c>.</param>
+/// <param name="DataSha256">Lower-case hex SHA-256 of the bytes after the header: kohya's <c>sshs_model_hash</c> (empty when not asked for).</param>
 /// <param name="FileSha256">Lower-case hex SHA-256 of every byte written (what <c>sha256sum</c> prints for the file).</param>
 public sealed record SafetensorsWriteResult(long HeaderLength, long DataLength, string DataSha256, string FileSha256)
 {
@@ -44,10 +44,20 @@ public static class SafetensorsWriter
     /// is hashed from memory before anything is written (one extra pass over memory, none over the disk).
     /// </param>
     public static SafetensorsWriteResult Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
-        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false)
+        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash = false) =>
+        Write(path, tensors, metadata, embedModelHash, hashData: true);
+
+    /// <param name="hashData">
+    /// Also compute <see cref="SafetensorsWriteResult.DataSha256"/> (empty otherwise); a checkpoint needs only the
+    /// file's hash, so it skips this second hash.
+    /// </param>
+    public static SafetensorsWriteResult Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, bool embedModelHash, bool hashData)
     {
         ArgumentNullException.ThrowIfNull(path);
         var plan = Plan.Create(tensors, metadata, embedModelHash);
+        long chunkBytes = TensorByteChunks.DefaultChunkBytes;
+        string? embedded = EmbedDataHash(plan, chunkBytes);
         var options = new FileStreamOptions
         {
             Mode = FileMode.Create,
@@ -57,9 +67,21 @@ public static class SafetensorsWriter
             PreallocationSize = plan.FileLength,
         };
         using var stream = new FileStream(path, options);
-        var result = WriteCore(stream, plan, TensorByteChunks.DefaultChunkBytes);
-        stream.Flush(flushToDisk: true);
-        return result;
+        WriteBytes(stream, plan, chunkBytes, null);
+        stream.Flush(flushToDisk: false);
+        // The bytes are in the page cache: the device flush waits on the disk while this thread hashes the same
+        // bytes from memory, so checksumming costs (almost) no time on top of the write.
+        var sync = Task.Run(() => stream.Flush(flushToDisk: true));
+        string file, data;
+        try
+        {
+            (file, data) = HashFromMemory(plan, chunkBytes, embedded, hashData);
+        }
+        finally
+        {
+            sync.GetAwaiter().GetResult();
+        }
+        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, data, file);
     }
 
     /// <summary>
@@ -87,38 +109,73 @@ public static class SafetensorsWriter
 
     private static SafetensorsWriteResult WriteCore(Stream stream, Plan plan, long chunkBytes)
     {
-        string? embedded = null;
-        if (plan.HashOffset >= 0)
-        {
-            using var pre = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            foreach (var item in plan.Items)
-                VisitTensorData(item.Tensor, chunkBytes, chunk => pre.AppendData(chunk));
-            embedded = Convert.ToHexStringLower(pre.GetHashAndReset());
-            Encoding.ASCII.GetBytes(embedded).CopyTo(plan.Header, plan.HashOffset);
-        }
-
+        string? embedded = EmbedDataHash(plan, chunkBytes);
         using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var dataHash = embedded is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        WriteBytes(stream, plan, chunkBytes, (chunk, isData) =>
+        {
+            if (isData) dataHash?.AppendData(chunk);
+            fileHash.AppendData(chunk);
+        });
+        string data = embedded ?? Convert.ToHexStringLower(dataHash!.GetHashAndReset());
+        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, data, Convert.ToHexStringLower(fileHash.GetHashAndReset()));
+    }
+
+    private delegate void ByteSink(ReadOnlySpan<byte> chunk, bool isData);
+
+    /// <summary>When the header carries sshs_model_hash: hashes the data from memory and patches it in; else null.</summary>
+    private static string? EmbedDataHash(Plan plan, long chunkBytes)
+    {
+        if (plan.HashOffset < 0)
+            return null;
+        using var pre = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var item in plan.Items)
+            VisitTensorData(item.Tensor, chunkBytes, chunk => pre.AppendData(chunk));
+        string hex = Convert.ToHexStringLower(pre.GetHashAndReset());
+        Encoding.ASCII.GetBytes(hex).CopyTo(plan.Header, plan.HashOffset);
+        return hex;
+    }
+
+    /// <summary>Writes prefix, header and data, handing every piece to <paramref name="sink"/> too.</summary>
+    private static void WriteBytes(Stream stream, Plan plan, long chunkBytes, ByteSink? sink)
+    {
         Span<byte> prefix = stackalloc byte[SafetensorsHeader.LengthPrefixSize];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)plan.Header.Length);
         stream.Write(prefix);
-        fileHash.AppendData(prefix);
+        sink?.Invoke(prefix, false);
         stream.Write(plan.Header);
-        fileHash.AppendData(plan.Header);
-
+        sink?.Invoke(plan.Header, false);
         foreach (var item in plan.Items)
         {
             long written = VisitTensorData(item.Tensor, chunkBytes, chunk =>
             {
-                dataHash?.AppendData(chunk);
-                fileHash.AppendData(chunk);
+                sink?.Invoke(chunk, true);
                 stream.Write(chunk);
             });
             if (written != item.ByteLength)
                 throw new InvalidOperationException($"Tensor '{item.Name}' changed size while being written ({written} bytes, {item.ByteLength} planned).");
         }
-        string data = embedded ?? Convert.ToHexStringLower(dataHash!.GetHashAndReset());
-        return new SafetensorsWriteResult(plan.Header.Length, plan.DataLength, data, Convert.ToHexStringLower(fileHash.GetHashAndReset()));
+    }
+
+    /// <summary>The SHA-256 of the file (and of its data, when asked and not already known) from the bytes in memory.</summary>
+    private static (string File, string Data) HashFromMemory(Plan plan, long chunkBytes, string? embedded, bool hashData)
+    {
+        using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var dataHash = hashData && embedded is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        Span<byte> prefix = stackalloc byte[SafetensorsHeader.LengthPrefixSize];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)plan.Header.Length);
+        fileHash.AppendData(prefix);
+        fileHash.AppendData(plan.Header);
+        foreach (var item in plan.Items)
+        {
+            VisitTensorData(item.Tensor, chunkBytes, chunk =>
+            {
+                dataHash?.AppendData(chunk);
+                fileHash.AppendData(chunk);
+            });
+        }
+        string data = embedded ?? (dataHash is null ? "" : Convert.ToHexStringLower(dataHash.GetHashAndReset()));
+        return (Convert.ToHexStringLower(fileHash.GetHashAndReset()), data);
     }
 
     private static long VisitTensorData(Tensor tensor, long chunkBytes, TensorByteChunks.ChunkAction action)
