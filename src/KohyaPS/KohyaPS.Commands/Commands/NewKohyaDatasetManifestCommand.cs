@@ -11,20 +11,6 @@ namespace KohyaPS.Commands.Commands;
 [OutputType(typeof(KohyaDatasetManifest))]
 public sealed class NewKohyaDatasetManifestCommand : KohyaDatasetCmdlet
 {
-    /// <summary>A DreamBooth folder or a kohya dataset .toml file.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "DatasetPath")]
-    public string Path { get; set; } = "";
-
-    /// <summary>Preprocessing settings for a DreamBooth folder (its Data section); the defaults when not given.</summary>
-    [Parameter]
-    public KohyaHyperparameterSet? HyperparameterSet { get; set; }
-
-    /// <summary>Files hashed at once; 0 means one per logical processor.</summary>
-    [Parameter]
-    [ValidateRange(0, 256)]
-    public int ThrottleLimit { get; set; }
-
     protected override void ProcessRecord()
     {
         string path = ResolveFileSystemPath(Path);

@@ -11,23 +11,9 @@ namespace KohyaPS.Commands.Commands;
 [OutputType(typeof(KohyaDatasetFinding), typeof(bool))]
 public sealed class TestKohyaDatasetCommand : KohyaDatasetCmdlet
 {
-    /// <summary>A DreamBooth folder or a kohya dataset .toml file.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "DatasetPath")]
-    public string Path { get; set; } = "";
-
-    /// <summary>Preprocessing settings for a DreamBooth folder (its Data section); the defaults when not given.</summary>
-    [Parameter]
-    public KohyaHyperparameterSet? HyperparameterSet { get; set; }
-
     /// <summary>Return only $true (no Error findings) or $false.</summary>
     [Parameter]
     public SwitchParameter Quiet { get; set; }
-
-    /// <summary>Files checked at once; 0 means one per logical processor.</summary>
-    [Parameter]
-    [ValidateRange(0, 256)]
-    public int ThrottleLimit { get; set; }
 
     protected override void ProcessRecord()
     {

@@ -13,6 +13,20 @@ public abstract class KohyaDatasetCmdlet : KohyaAsyncCmdlet
 {
     private const int ProgressActivityId = 4713;
 
+    /// <summary>A DreamBooth folder or a kohya dataset .toml file.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "DatasetPath")]
+    public string Path { get; set; } = "";
+
+    /// <summary>Preprocessing settings for a DreamBooth folder (its Data section); the defaults when not given.</summary>
+    [Parameter]
+    public KohyaHyperparameterSet? HyperparameterSet { get; set; }
+
+    /// <summary>Files read at once; 0 means one per logical processor.</summary>
+    [Parameter]
+    [ValidateRange(0, 256)]
+    public int ThrottleLimit { get; set; }
+
     protected T RunDatasetWork<T>(Func<IProgress<KohyaDatasetProgress>, CancellationToken, T> work, object? target)
     {
         try
