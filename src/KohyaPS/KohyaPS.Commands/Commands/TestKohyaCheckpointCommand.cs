@@ -101,8 +101,7 @@ public sealed class TestKohyaCheckpointCommand : KohyaAsyncCmdlet
     {
         if (!Directory.Exists(path) && !File.Exists(path))
             return null;
-        var found = CheckpointCatalog.Find(path, latest: false, all: true)
-            .Where(c => !c.Name.StartsWith(CheckpointNames.TempPrefix, StringComparison.Ordinal)).Select(c => c.Path).ToList();
+        var found = CheckpointCatalog.Paths(path);
         return found.Count > 0 ? found : null;
     }
 

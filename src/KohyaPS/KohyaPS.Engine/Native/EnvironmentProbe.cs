@@ -11,6 +11,12 @@ public static class EnvironmentProbe
     /// <summary>The libtorch version this build ships; TorchSharp reports only its own version.</summary>
     public const string LibTorchVersion = "2.10.0";
 
+    /// <summary>This engine's version (no native work).</summary>
+    public static string KohyaPSVersion => InformationalVersion(typeof(EnvironmentProbe).Assembly);
+
+    /// <summary>The loaded TorchSharp's version (no native work).</summary>
+    public static string TorchSharpVersion => typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
     public static KohyaEnvironmentInfo Describe()
     {
         TorchRuntime.EnsureLoaded();
@@ -20,8 +26,8 @@ public static class EnvironmentProbe
             : new List<string>();
         return new KohyaEnvironmentInfo
         {
-            KohyaPSVersion = InformationalVersion(typeof(EnvironmentProbe).Assembly),
-            TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown",
+            KohyaPSVersion = KohyaPSVersion,
+            TorchSharpVersion = TorchSharpVersion,
             LibTorchVersion = LibTorchVersion,
             DotNetVersion = Environment.Version.ToString(),
             OperatingSystem = RuntimeInformation.OSDescription,

@@ -162,7 +162,7 @@ public static class TrainingRunner
         if (saved.State.Threads > 0 && saved.State.Threads != threads)
             yield return $"Thread count differs ({saved.State.Threads} in the checkpoint, {threads} now): bitwise continuity is not guaranteed.";
         var env = saved.Environment;
-        if (env is not null && env.TorchSharpVersion.Length > 0 && env.TorchSharpVersion != EnvironmentProbe.Describe().TorchSharpVersion)
+        if (env is not null && env.TorchSharpVersion.Length > 0 && env.TorchSharpVersion != EnvironmentProbe.TorchSharpVersion)
             yield return $"TorchSharp differs ({env.TorchSharpVersion} in the checkpoint): bitwise continuity is not guaranteed.";
     }
 

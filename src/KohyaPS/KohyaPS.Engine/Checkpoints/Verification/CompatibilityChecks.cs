@@ -13,9 +13,9 @@ internal static class CompatibilityChecks
     public static void Run(CheckpointState state, KohyaHyperparameterSet? hp, KohyaEnvironmentInfo? saved, CheckList checks)
     {
         checks.Pass("Format version", $"{CheckpointState.FormatName} version {state.FormatVersion} (this KohyaPS reads 1 to {CheckpointState.CurrentFormatVersion}).");
-        var here = EnvironmentProbe.Describe();
-        TorchSharpCheck(saved, here, checks);
-        KohyaVersionCheck(saved, here, checks);
+        // Versions only: a full EnvironmentProbe.Describe() would run the tensor self-test for every checkpoint tested.
+        TorchSharpCheck(saved, EnvironmentProbe.TorchSharpVersion, checks);
+        KohyaVersionCheck(saved, EnvironmentProbe.KohyaPSVersion, checks);
         DeviceCheck(hp?.Resources.Device ?? state.Device, checks);
         if (state.Dtype != "float32")
             checks.Fail("Dtype", "DtypeNotSupported", $"The checkpoint is {state.Dtype}; this KohyaPS trains float32.");
@@ -24,27 +24,27 @@ internal static class CompatibilityChecks
         ThreadCheck(state.Threads, checks);
     }
 
-    private static void TorchSharpCheck(KohyaEnvironmentInfo? saved, KohyaEnvironmentInfo here, CheckList checks)
+    private static void TorchSharpCheck(KohyaEnvironmentInfo? saved, string here, CheckList checks)
     {
         const string name = "TorchSharp";
         if (saved is null || saved.TorchSharpVersion.Length == 0)
-            checks.Warn(name, "EnvironmentUnknown", $"The checkpoint does not say which TorchSharp wrote it; this is {here.TorchSharpVersion}.");
-        else if (saved.TorchSharpVersion == here.TorchSharpVersion)
-            checks.Pass(name, $"{here.TorchSharpVersion}, as when it was written.");
-        else if (Series(saved.TorchSharpVersion) != Series(here.TorchSharpVersion))
+            checks.Warn(name, "EnvironmentUnknown", $"The checkpoint does not say which TorchSharp wrote it; this is {here}.");
+        else if (saved.TorchSharpVersion == here)
+            checks.Pass(name, $"{here}, as when it was written.");
+        else if (Series(saved.TorchSharpVersion) != Series(here))
             checks.Warn(name, "TorchSharpSeriesDiffers",
-                $"Written by TorchSharp {saved.TorchSharpVersion}, this is {here.TorchSharpVersion} (another release series): the files load, but kernels may differ, so the continuation is not bit-for-bit.");
+                $"Written by TorchSharp {saved.TorchSharpVersion}, this is {here} (another release series): the files load, but kernels may differ, so the continuation is not bit-for-bit.");
         else
             checks.Warn(name, "TorchSharpVersionDiffers",
-                $"Written by TorchSharp {saved.TorchSharpVersion}, this is {here.TorchSharpVersion}: the continuation may not be bit-for-bit.");
+                $"Written by TorchSharp {saved.TorchSharpVersion}, this is {here}: the continuation may not be bit-for-bit.");
     }
 
-    private static void KohyaVersionCheck(KohyaEnvironmentInfo? saved, KohyaEnvironmentInfo here, CheckList checks)
+    private static void KohyaVersionCheck(KohyaEnvironmentInfo? saved, string here, CheckList checks)
     {
-        if (saved is null || !Version.TryParse(Core(saved.KohyaPSVersion), out var then) || !Version.TryParse(Core(here.KohyaPSVersion), out var now))
+        if (saved is null || !Version.TryParse(Core(saved.KohyaPSVersion), out var then) || !Version.TryParse(Core(here), out var now))
             return;
         if (then > now)
-            checks.Warn("KohyaPS version", "WrittenByNewerVersion", $"Written by KohyaPS {saved.KohyaPSVersion}, newer than this {here.KohyaPSVersion}.");
+            checks.Warn("KohyaPS version", "WrittenByNewerVersion", $"Written by KohyaPS {saved.KohyaPSVersion}, newer than this {here}.");
         else
             checks.Pass("KohyaPS version", $"Written by KohyaPS {saved.KohyaPSVersion}.");
     }
