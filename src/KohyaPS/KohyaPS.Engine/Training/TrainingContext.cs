@@ -42,7 +42,22 @@ public sealed class TrainingContext
     public string? StopRequest { get; private set; }
 
     public void RequestStop(string reason) => StopRequest ??= reason;
+
+    /// <summary>Scalars measured beside the per-step loss (val_loss, …); log and TensorBoard hooks subscribe.</summary>
+    public event Action<MetricReport>? MetricReported;
+
+    /// <summary>Monitor events (spikes, rollbacks, early stop, …); log hooks and the result subscribe.</summary>
+    public event Action<KohyaTrainingEvent>? EventRaised;
+
+    /// <summary>Publishes a named scalar for the current cumulative step.</summary>
+    public void ReportMetric(string name, double value) => MetricReported?.Invoke(new MetricReport(State.GlobalStep, name, value));
+
+    /// <summary>Publishes a monitor event.</summary>
+    public void RaiseEvent(KohyaTrainingEvent trainingEvent) => EventRaised?.Invoke(trainingEvent);
 }
+
+/// <summary>A named scalar measured at a step (TensorBoard tag and log field name, e.g. <c>val_loss</c>).</summary>
+public sealed record MetricReport(long Step, string Name, double Value);
 
 /// <summary>Which run this is and which segment of it (a fresh start or one resume) is running.</summary>
 public sealed record RunIdentity(string RunName, string RunDirectory, string RunId, string SegmentId, DateTime SegmentStartedUtc);
