@@ -29,6 +29,12 @@ public sealed class KohyaCheckpointInfo
     /// <summary>Smoothed training loss at the save, when known.</summary>
     public double? Loss { get; init; }
 
+    /// <summary>The validation loss measured at this checkpoint's step, when validation ran there.</summary>
+    public double? ValidationLoss { get; init; }
+
+    /// <summary>The checkpoint with the lowest validation loss of its run (recorded in the run's best.json).</summary>
+    public bool IsBest { get; init; }
+
     public KohyaHyperparameterSet? HyperparameterSet { get; init; }
 
     public KohyaLineage? Lineage { get; init; }

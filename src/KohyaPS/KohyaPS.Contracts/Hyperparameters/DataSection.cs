@@ -56,5 +56,13 @@ public sealed class DataSection
     [Impact(KohyaImpact.Trajectory)]
     public string CaptionExtension { get; set; } = ".txt";
 
+    [Description("Share of the images (0 to 0.5) held out for the validation loss, chosen by image content (SHA-256), so renaming files keeps the split; 0 holds none out.")]
+    [Impact(KohyaImpact.Trajectory)]
+    public double ValidationSplit { get; set; }
+
+    [Description("A separate validation folder or dataset TOML (read with the same settings); empty: use ValidationSplit.")]
+    [Impact(KohyaImpact.Cosmetic)]
+    public string ValidationPath { get; set; } = "";
+
     public DataSection Clone() => (DataSection)MemberwiseClone();
 }

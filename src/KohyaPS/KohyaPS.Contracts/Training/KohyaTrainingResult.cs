@@ -28,4 +28,20 @@ public sealed class KohyaTrainingResult
     public string? LatestCheckpoint { get; init; }
 
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
+    /// <summary>What the loss guards and validation noticed or did in this segment (also in logs/events.jsonl).</summary>
+    public IReadOnlyList<KohyaTrainingEvent> Events { get; init; } = Array.Empty<KohyaTrainingEvent>();
+
+    /// <summary>Rollbacks of the run so far (cumulative across resumes).</summary>
+    public int Rollbacks { get; init; }
+
+    /// <summary>The factor the rollbacks so far apply to the scheduled learning rate (1 without any).</summary>
+    public double LearningRateScale { get; init; } = 1;
+
+    public double? BestValidationLoss { get; init; }
+
+    public long? BestValidationStep { get; init; }
+
+    /// <summary>Why a Stopped run stopped (cancelled, a stop request, early stopping, a guard), null otherwise.</summary>
+    public string? StopReason { get; init; }
 }

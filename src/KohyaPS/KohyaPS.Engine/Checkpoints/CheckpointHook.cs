@@ -44,9 +44,32 @@ public sealed class CheckpointHook : ITrainingHook, IDisposable
         if (double.IsFinite(report.Loss))
             _smoothedLoss = double.IsNaN(_smoothedLoss) ? report.Loss : 0.9 * _smoothedLoss + 0.1 * report.Loss;
         int every = context.Hyperparameters.Saving.SaveEveryNSteps;
-        if (every > 0 && report.Step % every == 0 && report.Step < context.TargetStep)
+        if (context.TakeSaveRequest() is { } requested)
+            SaveRequested(context, requested);
+        else if (every > 0 && report.Step % every == 0 && report.Step < context.TargetStep)
             Save(context, "Interval", wait: false);
     }
+
+    /// <summary>After a rollback the restored step is the saved one.</summary>
+    public void OnRolledBack(TrainingContext context, RollbackReport report) => _lastSavedStep = report.ToStep;
+
+    /// <summary>Blocks until every submitted save is on disk (and reports a failed one).</summary>
+    public void WaitForPending() => _saver.WaitForPending();
+
+    /// <summary>
+    /// A save another hook asked for. "Best" (a new lowest validation loss) is written synchronously and then
+    /// recorded in the run's best.json, so the marker never names a checkpoint that is not complete.
+    /// </summary>
+    private void SaveRequested(TrainingContext context, string reason)
+    {
+        bool best = reason == BestReason;
+        Save(context, reason, wait: best);
+        if (best && _saver.LatestPath is { } path && context.Monitors.LastValidationLoss is { } loss)
+            BestCheckpoint.Write(RunDirectory, new BestCheckpoint.Entry(Path.GetFileName(path), context.State.GlobalStep, loss, DateTime.UtcNow));
+    }
+
+    /// <summary>The reason of a save made because the validation loss reached a new low.</summary>
+    public const string BestReason = "Best";
 
     public void OnEpochEnded(TrainingContext context, int epoch)
     {

@@ -2,7 +2,7 @@ namespace KohyaPS.Engine.Checkpoints;
 
 /// <summary>
 /// Retention: keep the newest <c>keepLast</c> complete checkpoints, keep every checkpoint whose step is a
-/// multiple of <c>keepEvery</c> for good, and never delete the newest complete checkpoint. Incomplete and
+/// multiple of <c>keepEvery</c> for good, never delete the best checkpoint (<see cref="BestCheckpoint"/>), and never delete the newest complete checkpoint. Incomplete and
 /// quarantined folders are never touched here.
 /// </summary>
 public static class CheckpointRetention
@@ -13,8 +13,9 @@ public static class CheckpointRetention
         if (keepLast <= 0)
             return Array.Empty<CheckpointListing>();
         var complete = CheckpointStore.List(runDirectory).Where(c => c.IsComplete && !c.IsQuarantined).OrderByDescending(c => c.Step).ToList();
+        string? best = BestCheckpoint.Read(runDirectory)?.Checkpoint;
         return complete.Skip(Math.Max(1, keepLast))
-            .Where(c => !(keepEvery > 0 && c.Step % keepEvery == 0))
+            .Where(c => !(keepEvery > 0 && c.Step % keepEvery == 0) && c.Name != best)
             .OrderBy(c => c.Step)
             .ToList();
     }

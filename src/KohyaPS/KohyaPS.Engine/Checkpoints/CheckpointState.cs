@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using KohyaPS.Engine.Monitoring.Guards;
 
 namespace KohyaPS.Engine.Checkpoints;
 
@@ -10,7 +11,7 @@ namespace KohyaPS.Engine.Checkpoints;
 public sealed class CheckpointState
 {
     public const string FormatName = "kohyaps-checkpoint";
-    public const int CurrentFormatVersion = 1;
+    public const int CurrentFormatVersion = 2;
 
     public string Format { get; set; } = FormatName;
     public int FormatVersion { get; set; } = CurrentFormatVersion;
@@ -36,6 +37,12 @@ public sealed class CheckpointState
     public string LrSchedule { get; set; } = "";
     public double LastLearningRate { get; set; }
     public double? SmoothedLoss { get; set; }
+
+    /// <summary>The validation loss at this step, when validation ran at it (format 2).</summary>
+    public double? ValidationLoss { get; set; }
+
+    /// <summary>The loss guards' and validation's memory (format 2; absent in format 1, which means fresh).</summary>
+    public MonitorState? Monitors { get; set; }
 
     public int Threads { get; set; }
     public string Device { get; set; } = "cpu";

@@ -105,6 +105,7 @@ public static class CheckpointStore
             // An unreadable file is the test cmdlet's to report; listing shows what it can.
         }
         string runPath = Path.GetDirectoryName(Path.GetDirectoryName(listing.Path)!)!;
+        var best = BestCheckpoint.Read(runPath);
         return new KohyaCheckpointInfo
         {
             Path = listing.Path,
@@ -118,6 +119,8 @@ public static class CheckpointStore
             IsComplete = listing.IsComplete,
             IsQuarantined = listing.IsQuarantined,
             Loss = state?.SmoothedLoss,
+            ValidationLoss = state?.ValidationLoss,
+            IsBest = best is not null && best.Checkpoint == listing.Name,
             HyperparameterSet = hp,
             Lineage = state is null ? null : LineageOf(state),
         };

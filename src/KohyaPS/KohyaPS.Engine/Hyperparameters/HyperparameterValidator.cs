@@ -8,7 +8,8 @@ public static class HyperparameterValidator
     public static readonly string[] Presets = { "tiny", "small", "sd15" };
     public static readonly string[] Dtypes = { "float32" };
     public static readonly string[] NetworkTypes = { "none", "lora" };
-    public static readonly string[] LossSpikeActions = { "warn", "stop" };
+    public static readonly string[] LossSpikeActions = { "warn", "rollback", "stop" };
+    public static readonly string[] GuardActions = { "warn", "stop" };
 
     /// <summary>kohya sd-scripts' sample_sampler choices.</summary>
     public static readonly string[] Samplers =
@@ -54,6 +55,8 @@ public static class HyperparameterValidator
         Check(set.Data.GradientAccumulationSteps is >= 1 and <= 1024, "Data.GradientAccumulationSteps", "must be between 1 and 1024.");
         Check(set.Data.CaptionDropoutRate is >= 0 and <= 1, "Data.CaptionDropoutRate", "must be between 0 and 1.");
         Check(set.Data.KeepTokens >= 0, "Data.KeepTokens", "must not be negative.");
+        Check(set.Data.ValidationSplit is >= 0 and <= 0.5, "Data.ValidationSplit", "must be between 0 and 0.5.");
+        Check(set.Data.ValidationSplit == 0 || string.IsNullOrEmpty(set.Data.ValidationPath), "Data.ValidationSplit", "and Data.ValidationPath exclude each other: hold images out, or give a validation folder.");
 
         Check(set.Resources.Threads is >= 0 and <= 1024, "Resources.Threads", "must be between 0 (all) and 1024.");
         Check(set.Resources.Device is { } device && (device.Equals("cpu", StringComparison.OrdinalIgnoreCase) || device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
@@ -80,6 +83,23 @@ public static class HyperparameterValidator
             "Monitoring.LossSpikeThreshold", "must be 0 (off) or a number above 1.");
         Check(set.Monitoring.LossSpikeWindow is >= 2 and <= 100_000, "Monitoring.LossSpikeWindow", "must be between 2 and 100000.");
         OneOf(set.Monitoring.LossSpikeAction, LossSpikeActions, "Monitoring.LossSpikeAction");
+        Check(set.Monitoring.NonFiniteRollbackAfter >= 0, "Monitoring.NonFiniteRollbackAfter", "must not be negative.");
+        Check(set.Monitoring.RollbackLearningRateFactor is > 0 and <= 1, "Monitoring.RollbackLearningRateFactor", "must be above 0 and at most 1.");
+        Check(set.Monitoring.MaxRollbacks >= 0, "Monitoring.MaxRollbacks", "must not be negative.");
+        Check(set.Monitoring.ResumeJumpThreshold == 0 || set.Monitoring.ResumeJumpThreshold > 1 && double.IsFinite(set.Monitoring.ResumeJumpThreshold),
+            "Monitoring.ResumeJumpThreshold", "must be 0 (off) or a number above 1.");
+        Check(set.Monitoring.ResumeJumpSteps is >= 1 and <= 100_000, "Monitoring.ResumeJumpSteps", "must be between 1 and 100000.");
+        OneOf(set.Monitoring.ResumeJumpAction, GuardActions, "Monitoring.ResumeJumpAction");
+        Check(set.Monitoring.PlateauSteps >= 0, "Monitoring.PlateauSteps", "must not be negative.");
+        Check(set.Monitoring.PlateauMinDelta >= 0 && double.IsFinite(set.Monitoring.PlateauMinDelta), "Monitoring.PlateauMinDelta", "must not be negative.");
+        OneOf(set.Monitoring.PlateauAction, GuardActions, "Monitoring.PlateauAction");
+        Check(set.Monitoring.ValidateEveryNSteps >= 0, "Monitoring.ValidateEveryNSteps", "must not be negative.");
+        Check(set.Monitoring.ValidateEveryNSteps == 0 || set.Data.ValidationSplit > 0 || !string.IsNullOrEmpty(set.Data.ValidationPath),
+            "Monitoring.ValidateEveryNSteps", "needs held-out images: set Data.ValidationSplit or Data.ValidationPath.");
+        Check(set.Monitoring.ValidationTimesteps is >= 1 and <= 1000, "Monitoring.ValidationTimesteps", "must be between 1 and 1000.");
+        Check(set.Monitoring.EarlyStoppingPatience >= 0, "Monitoring.EarlyStoppingPatience", "must not be negative.");
+        Check(set.Monitoring.EarlyStoppingPatience == 0 || set.Monitoring.ValidateEveryNSteps > 0, "Monitoring.EarlyStoppingPatience", "needs Monitoring.ValidateEveryNSteps.");
+        Check(set.Monitoring.EarlyStoppingMinDelta >= 0 && double.IsFinite(set.Monitoring.EarlyStoppingMinDelta), "Monitoring.EarlyStoppingMinDelta", "must not be negative.");
 
         if (problems.Count > 0)
             throw Failure(problems);
@@ -107,8 +127,6 @@ public static class HyperparameterValidator
             yield return "Sampling.SampleEveryNSteps/SampleEveryNEpochs are set, but this version draws no samples while training; the settings are kept with the run.";
         if (set.Monitoring.LogEveryNSteps != 1)
             yield return $"Monitoring.LogEveryNSteps is {set.Monitoring.LogEveryNSteps}, but this version logs every step; the setting is kept with the run.";
-        if (set.Monitoring.LossSpikeThreshold > 0)
-            yield return "Monitoring.LossSpikeThreshold is set, but this version has no loss spike guard yet; the setting is kept with the run.";
     }
 
     private static KohyaException Failure(List<string> problems) =>

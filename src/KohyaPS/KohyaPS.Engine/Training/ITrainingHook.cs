@@ -15,6 +15,9 @@ public interface ITrainingHook
     /// <summary>After the last batch of an epoch; <paramref name="epoch"/> is the epoch that ended (0-based).</summary>
     void OnEpochEnded(TrainingContext context, int epoch) { }
 
+    /// <summary>After a rollback restored weights, optimizer state and position from a checkpoint.</summary>
+    void OnRolledBack(TrainingContext context, RollbackReport report) { }
+
     /// <summary>When the segment ends for any reason; <paramref name="status"/> is Completed or Stopped.</summary>
     void OnRunEnded(TrainingContext context, string status) { }
 }
@@ -27,4 +30,5 @@ public interface ITrainingHook
 /// <param name="GradNorm">Total gradient norm before clipping.</param>
 /// <param name="Samples">Images seen in this step.</param>
 /// <param name="Seconds">Wall time of this step.</param>
-public sealed record StepReport(long Step, int Epoch, double Loss, double LearningRate, double GradNorm, int Samples, double Seconds);
+/// <param name="Skipped">The loss or gradients were not finite, so the update was not applied.</param>
+public sealed record StepReport(long Step, int Epoch, double Loss, double LearningRate, double GradNorm, int Samples, double Seconds, bool Skipped = false);

@@ -44,4 +44,7 @@ public sealed class ResumeRequest
 
     /// <summary>Extra hooks (tests, tools) appended after the built-in ones.</summary>
     public IReadOnlyList<ITrainingHook> ExtraHooks { get; init; } = Array.Empty<ITrainingHook>();
+
+    /// <summary>Faults to inject (tests); null reads <see cref="FaultInjection.Variable"/> from the environment.</summary>
+    public FaultInjection? Faults { get; init; }
 }

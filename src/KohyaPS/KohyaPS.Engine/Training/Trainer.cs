@@ -14,11 +14,13 @@ public sealed class Trainer
 {
     private readonly TrainingContext _context;
     private readonly IReadOnlyList<ITrainingHook> _hooks;
+    private readonly Func<RollbackRequest, RollbackReport?>? _rollback;
 
-    public Trainer(TrainingContext context, IReadOnlyList<ITrainingHook> hooks)
+    public Trainer(TrainingContext context, IReadOnlyList<ITrainingHook> hooks, Func<RollbackRequest, RollbackReport?>? rollback = null)
     {
         _context = context;
         _hooks = hooks;
+        _rollback = rollback;
     }
 
     /// <summary>Runs to the target; returns Completed or Stopped (with the reason in <paramref name="reason"/>).</summary>
@@ -40,6 +42,8 @@ public sealed class Trainer
             foreach (var hook in _hooks) hook.OnStepEnded(_context, report);
             for (int e = epochBefore; e < _context.State.Epoch; e++)
                 foreach (var hook in _hooks) hook.OnEpochEnded(_context, e);
+            if (_context.TakeRollbackRequest() is { } rollback)
+                RollBack(rollback);
             if (_context.StopRequest is not null)
             {
                 status = "Stopped";
@@ -49,6 +53,19 @@ public sealed class Trainer
         }
         foreach (var hook in _hooks) hook.OnRunEnded(_context, status);
         return status;
+    }
+
+    private void RollBack(RollbackRequest request)
+    {
+        var report = _rollback?.Invoke(request);
+        if (report is null)
+        {
+            Monitoring.TrainingEvents.Raise(_context, "Rollback", "Stop",
+                $"A rollback was needed after {request.Reason}, but no complete, verified checkpoint before step {request.BeforeStep} exists; stopping.", null, null);
+            _context.RequestStop($"{request.Reason} with no checkpoint to roll back to");
+            return;
+        }
+        foreach (var hook in _hooks) hook.OnRolledBack(_context, report);
     }
 
     /// <summary>One optimizer step: accumulate gradients over micro-batches, clip, schedule, update.</summary>
@@ -79,6 +96,8 @@ public sealed class Trainer
                 var prediction = _context.Model.Predict(noisy, timesteps, batch.Captions);
                 var target = _context.Objective.Target(x0, noise, timesteps);
                 var loss = _context.Objective.Loss(prediction, target, timesteps);
+                if (micro == 0 && _context.Faults.TakeNanLoss(state.GlobalStep + 1))
+                    loss = loss * float.NaN;
                 (loss / accumulation).backward();
                 lossSum += loss.item<float>();
                 samples += (int)x0.shape[0];
@@ -87,12 +106,15 @@ public sealed class Trainer
         }
 
         double gradNorm = GradientClipping.ClipByTotalNorm(_context.Model.TrainableParameters.Select(p => p.Param), hp.Optimizer.MaxGradNorm);
-        double lr = _context.LearningRate.At(state.GlobalStep);
-        _context.Optimizer.Step(lr);
+        double lr = _context.LearningRateAt(state.GlobalStep);
+        // A non-finite loss or gradient would poison the weights and the optimizer's moments: skip the update.
+        bool skipped = !double.IsFinite(lossSum) || !double.IsFinite(gradNorm);
+        if (!skipped)
+            _context.Optimizer.Step(lr);
         _context.Optimizer.ZeroGrad();
         state.GlobalStep++;
         state.SamplesSeen += samples;
-        return new StepReport(state.GlobalStep, lastEpoch, lossSum / accumulation, lr, gradNorm, samples, clock.Elapsed.TotalSeconds);
+        return new StepReport(state.GlobalStep, lastEpoch, lossSum / accumulation, lr, gradNorm, samples, clock.Elapsed.TotalSeconds, skipped);
     }
 
     private void Advance(TrainingState state)

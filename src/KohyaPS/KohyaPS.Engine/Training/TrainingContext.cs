@@ -1,5 +1,6 @@
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Diffusion;
+using KohyaPS.Engine.Monitoring.Guards;
 using KohyaPS.Engine.Optim;
 
 namespace KohyaPS.Engine.Training;
@@ -9,7 +10,7 @@ public sealed class TrainingContext
 {
     public TrainingContext(RunIdentity identity, KohyaHyperparameterSet hyperparameters, TrainingState state,
         TrainingModel model, KohyaOptimizer optimizer, LearningRatePlan learningRate, TrainingData data, DiffusionLoss objective,
-        ITrainingObserver observer)
+        ITrainingObserver observer, MonitorState? monitors = null, FaultInjection? faults = null)
     {
         Identity = identity;
         Hyperparameters = hyperparameters;
@@ -20,9 +21,11 @@ public sealed class TrainingContext
         Data = data;
         Objective = objective;
         Observer = observer;
+        Monitors = monitors ?? new MonitorState();
+        Faults = faults ?? FaultInjection.None;
     }
 
-    public RunIdentity Identity { get; }
+    public RunIdentity Identity { get; private set; }
     public string RunName => Identity.RunName;
     public string RunDirectory => Identity.RunDirectory;
     public string SegmentId => Identity.SegmentId;
@@ -34,6 +37,43 @@ public sealed class TrainingContext
     public TrainingData Data { get; }
     public DiffusionLoss Objective { get; }
     public ITrainingObserver Observer { get; }
+
+    /// <summary>The guards' and validation's memory (saved in every checkpoint).</summary>
+    public MonitorState Monitors { get; }
+
+    /// <summary>Faults a test asked for (KOHYAPS_TEST_FAULTS); <see cref="FaultInjection.None"/> otherwise.</summary>
+    public FaultInjection Faults { get; }
+
+    /// <summary>The rate of the update after <paramref name="stepsDone"/> steps: the schedule times the rollback scale.</summary>
+    public double LearningRateAt(long stepsDone) => LearningRate.At(stepsDone) * Monitors.LearningRateScale;
+
+    /// <summary>Set by a guard: roll back to a checkpoint before a step once the current step's hooks have run.</summary>
+    public RollbackRequest? RollbackRequest { get; private set; }
+
+    public void RequestRollback(RollbackRequest request) => RollbackRequest ??= request;
+
+    internal RollbackRequest? TakeRollbackRequest()
+    {
+        var request = RollbackRequest;
+        RollbackRequest = null;
+        return request;
+    }
+
+    /// <summary>Set by a hook that wants the current state saved now (the reason becomes the checkpoint's reason).</summary>
+    public string? SaveRequest { get; private set; }
+
+    public void RequestSave(string reason) => SaveRequest ??= reason;
+
+    internal string? TakeSaveRequest()
+    {
+        var request = SaveRequest;
+        SaveRequest = null;
+        return request;
+    }
+
+    /// <summary>Starts a new segment of the run's history inside this process (after a rollback).</summary>
+    internal void BeginSegment(string segmentId, DateTime startedUtc) =>
+        Identity = Identity with { SegmentId = segmentId, SegmentStartedUtc = startedUtc };
 
     /// <summary>The cumulative step this segment trains to.</summary>
     public long TargetStep => Hyperparameters.Training.MaxSteps;

@@ -1,6 +1,7 @@
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Data;
 using KohyaPS.Engine.Datasets;
+using KohyaPS.Engine.Monitoring.Validation;
 
 namespace KohyaPS.Engine.Training;
 
@@ -16,9 +17,16 @@ public sealed class TrainingData
     private IReadOnlyList<BatchPlan> _plans = Array.Empty<BatchPlan>();
     private string? _manifestJson;
 
-    private TrainingData(DatasetIndex index, KohyaDatasetManifest manifest, long seed)
+    private TrainingData(DatasetIndex index, KohyaDatasetManifest manifest, long seed, double validationSplit, ValidationSet? validation)
     {
         Index = ContentOrder.Apply(index, manifest);
+        if (validationSplit > 0)
+        {
+            var (training, heldOut) = ValidationSet.Split(Index, validationSplit);
+            Index = training;
+            validation = new ValidationSet(heldOut);
+        }
+        Validation = validation;
         Manifest = manifest;
         Buckets = BucketPlanner.Assign(Index);
         BatchSize = Index.Definition.Settings.BatchSize;
@@ -29,6 +37,9 @@ public sealed class TrainingData
     public DatasetIndex Index { get; }
     public BucketAssignment Buckets { get; }
     public int BatchSize { get; }
+
+    /// <summary>The held-out images (Data.ValidationSplit) or the validation folder (Data.ValidationPath); null without either.</summary>
+    public ValidationSet? Validation { get; }
     private int BatchesPerEpochCount { get; }
 
     /// <summary>The manifest of the data as opened: what checkpoints record in dataset.json.</summary>
@@ -44,7 +55,13 @@ public sealed class TrainingData
     {
         var index = DatasetSources.Index(path, hp, cancellation);
         var manifest = DatasetManifestBuilder.Build(index, progress, parallelism: 0, cancellation);
-        return new TrainingData(index, manifest, hp.Training.Seed);
+        ValidationSet? validation = null;
+        if (!string.IsNullOrEmpty(hp.Data.ValidationPath))
+        {
+            var held = DatasetSources.Index(hp.Data.ValidationPath, hp, cancellation);
+            validation = new ValidationSet(ContentOrder.Apply(held, DatasetManifestBuilder.Build(held, null, parallelism: 0, cancellation)));
+        }
+        return new TrainingData(index, manifest, hp.Training.Seed, hp.Data.ValidationSplit, validation);
     }
 
     public int BatchesPerEpoch(int epoch) => BatchesPerEpochCount;

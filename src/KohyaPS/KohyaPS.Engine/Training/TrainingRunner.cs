@@ -45,7 +45,8 @@ public static class TrainingRunner
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0 };
         var lineage = new RunLineage(identity.RunId, Array.Empty<SegmentRecord>(), segment, null);
-        using var session = new TrainingSession(identity, hp, data, model, new TrainingState(), lineage, observer, request.ExtraHooks, request.CheckpointWriter);
+        using var session = new TrainingSession(identity, hp, data, model, new TrainingState(), lineage, observer, request.ExtraHooks, request.CheckpointWriter,
+            faults: request.Faults);
         return session.Run(cancellation, Array.Empty<string>());
     }
 
@@ -97,7 +98,8 @@ public static class TrainingRunner
             Warnings = warnings.ToList(),
         };
         var lineage = new RunLineage(saved.State.RunId, saved.State.Segments, segment, saved.State.CheckpointId);
-        using var session = new TrainingSession(identity, hp, data, model, position, lineage, observer, request.ExtraHooks, request.CheckpointWriter);
+        using var session = new TrainingSession(identity, hp, data, model, position, lineage, observer, request.ExtraHooks, request.CheckpointWriter,
+            monitors: saved.State.Monitors, faults: request.Faults);
         if (!decision.ResetOptimizer)
             using (var optimizerState = saved.ReadOptimizer())
                 session.Context.Optimizer.ImportState(optimizerState);

@@ -3,6 +3,8 @@ using KohyaPS.Contracts;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Diffusion;
 using KohyaPS.Engine.Monitoring;
+using KohyaPS.Engine.Monitoring.Guards;
+using KohyaPS.Engine.Monitoring.Validation;
 using KohyaPS.Engine.Native;
 using KohyaPS.Engine.Optim;
 using TorchSharp;
@@ -20,19 +22,28 @@ internal sealed class TrainingSession : IDisposable
     private readonly List<ITrainingHook> _hooks;
     private readonly LossLogHook _log;
     private readonly CheckpointHook _checkpoints;
+    private readonly RollbackExecutor _rollback;
+    private readonly List<KohyaTrainingEvent> _events = new();
 
     public TrainingSession(RunIdentity identity, KohyaHyperparameterSet hp, TrainingData data, TrainingModel model,
         TrainingState state, RunLineage lineage, ITrainingObserver observer, IReadOnlyList<ITrainingHook> extraHooks,
-        CheckpointWriter? writer = null, long rewarmSteps = 0)
+        CheckpointWriter? writer = null, long rewarmSteps = 0, MonitorState? monitors = null, FaultInjection? faults = null)
     {
         var optimizer = OptimizerFactory.Create(OptimizerSettingsFrom(hp.Optimizer), model.TrainableParameters);
         var schedule = new NoiseSchedule(hp.Diffusion.BetaSchedule, hp.Diffusion.BetaStart, hp.Diffusion.BetaEnd, hp.Diffusion.NumTrainTimesteps);
         var objective = new DiffusionLoss(schedule, DiffusionLoss.ParsePrediction(hp.Diffusion.PredictionType), hp.Diffusion.NoiseOffset, hp.Diffusion.MinSnrGamma);
         var lr = new LearningRatePlan(hp, rewarmSteps, state.GlobalStep);
-        _context = new TrainingContext(identity, hp, state, model, optimizer, lr, data, objective, observer);
+        _context = new TrainingContext(identity, hp, state, model, optimizer, lr, data, objective, observer, monitors?.Clone(), faults ?? FaultInjection.FromEnvironment());
+        _context.EventRaised += _events.Add;
         _log = new LossLogHook(identity.RunDirectory);
         _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson(), writer);
-        _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), _checkpoints, new StopRequestHook(identity.RunDirectory) };
+        _rollback = new RollbackExecutor(_context, _checkpoints, lineage);
+        // Guards and validation run before the checkpoint hook, so a save they ask for happens at this step.
+        _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), new LossGuardHook() };
+        if (data.Validation is { } validation)
+            _hooks.Add(new ValidationHook(validation));
+        _hooks.Add(_checkpoints);
+        _hooks.Add(new StopRequestHook(identity.RunDirectory));
         _hooks.AddRange(extraHooks);
     }
 
@@ -45,7 +56,7 @@ internal sealed class TrainingSession : IDisposable
         var losses = new LossWindow();
         _hooks.Add(losses);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        string status = new Trainer(_context, _hooks).Run(cancellation, out string? reason);
+        string status = new Trainer(_context, _hooks, _rollback.Execute).Run(cancellation, out string? reason);
         clock.Stop();
         var allWarnings = warnings.ToList();
         if (reason is not null && reason != "cancelled")
@@ -70,6 +81,12 @@ internal sealed class TrainingSession : IDisposable
             LogPath = _log.LogPath,
             LatestCheckpoint = _checkpoints.LatestCheckpoint,
             Warnings = allWarnings,
+            Events = _events.ToList(),
+            Rollbacks = _context.Monitors.Rollbacks,
+            LearningRateScale = _context.Monitors.LearningRateScale,
+            BestValidationLoss = _context.Monitors.BestValidationLoss,
+            BestValidationStep = _context.Monitors.BestValidationStep,
+            StopReason = reason,
         };
     }
 
@@ -137,6 +154,8 @@ internal sealed class TrainingSession : IDisposable
 
         public void OnStepEnded(TrainingContext context, StepReport report)
         {
+            if (!double.IsFinite(report.Loss))
+                return;
             if (_first.Count < Size) _first.Add(report.Loss);
             _last.Enqueue(report.Loss);
             if (_last.Count > Size) _last.Dequeue();
