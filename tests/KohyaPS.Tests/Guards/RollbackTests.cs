@@ -25,6 +25,16 @@ public sealed class RollbackTests : IDisposable
         hp.Saving.KeepLast = 0;
     });
 
+    private KohyaTrainingResult WithFaults(string run, long steps, string data, string faults, params ITrainingHook[] hooks) =>
+        TrainingRunner.Run(new TrainingRequest
+        {
+            Hyperparameters = Config(steps),
+            DatasetPath = data,
+            OutputPath = Path.Combine(_root, run),
+            ExtraHooks = hooks,
+            Faults = FaultInjection.Parse(faults),
+        }, NullTrainingObserver.Instance, CancellationToken.None);
+
     private sealed class RestoredWeights : ITrainingHook
     {
         public Dictionary<string, byte[]>? AtRollback;
@@ -49,14 +59,7 @@ public sealed class RollbackTests : IDisposable
     {
         string data = TrainingTestSupport.DemoDataset(_root);
         var capture = new RestoredWeights();
-        var result = TrainingRunner.Run(new TrainingRequest
-        {
-            Hyperparameters = Config(12),
-            DatasetPath = data,
-            OutputPath = Path.Combine(_root, "faulty"),
-            ExtraHooks = new[] { capture },
-            Faults = FaultInjection.Parse("nan-loss@7,8,9"),
-        }, NullTrainingObserver.Instance, CancellationToken.None);
+        var result = WithFaults("faulty", 12, data, "nan-loss@7,8,9", capture);
 
         Assert.Equal("Completed", result.Status);
         Assert.Equal(12, result.FinalStep);
@@ -105,13 +108,7 @@ public sealed class RollbackTests : IDisposable
     public void TheReducedLearningRateSurvivesAResume()
     {
         string data = TrainingTestSupport.DemoDataset(_root);
-        var first = TrainingRunner.Run(new TrainingRequest
-        {
-            Hyperparameters = Config(10),
-            DatasetPath = data,
-            OutputPath = Path.Combine(_root, "run"),
-            Faults = FaultInjection.Parse("nan-loss@6,7,8"),
-        }, NullTrainingObserver.Instance, CancellationToken.None);
+        var first = WithFaults("run", 10, data, "nan-loss@6,7,8");
         Assert.Equal(1, first.Rollbacks);
         var resumed = TrainingRunner.Resume(new ResumeRequest { RunPath = Path.Combine(_root, "run"), MaxSteps = 12 },
             NullTrainingObserver.Instance, CancellationToken.None);
@@ -124,13 +121,7 @@ public sealed class RollbackTests : IDisposable
     public void WithoutACheckpointBeforeTheTroubleTheRunStops()
     {
         string data = TrainingTestSupport.DemoDataset(_root);
-        var result = TrainingRunner.Run(new TrainingRequest
-        {
-            Hyperparameters = Config(12),
-            DatasetPath = data,
-            OutputPath = Path.Combine(_root, "early"),
-            Faults = FaultInjection.Parse("nan-loss@2,3,4"),
-        }, NullTrainingObserver.Instance, CancellationToken.None);
+        var result = WithFaults("early", 12, data, "nan-loss@2,3,4");
         Assert.Equal("Stopped", result.Status);
         Assert.Equal(4, result.FinalStep);
         Assert.Equal("Rollback:Stop", $"{result.Events[^1].Kind}:{result.Events[^1].Action}");
