@@ -14,15 +14,23 @@ namespace KohyaPS.Engine.Metrics;
 /// (M + Mᵀ)/2 against round-off), whose square roots sum to Tr(M^½). This is the same quantity as pytorch-fid's
 /// <c>Tr(sqrtm(Σ1 Σ2))</c> (Σ1Σ2 is similar to M), without a non-symmetric matrix square root and its complex
 /// round-off.</para>
-/// <para>Tolerance: an eigenvalue λ with −τ ≤ λ &lt; 0, τ = <see cref="RelativeTolerance"/> × max|λ|, is round-off
-/// and is clamped to 0 (float64 eigensolvers err by about D·2.2e-16·‖A‖, far below τ for D up to tens of
-/// thousands); a more negative one means the matrix is not a covariance and raises
-/// <see cref="MetricsErrors.NotPositiveSemidefinite"/>. A final distance in [−τ·(TrΣ1 + TrΣ2), 0) is reported
-/// as 0.</para>
+/// <para>Tolerances (λmax = the largest |eigenvalue| of the matrix at hand, D its size): an eigenvalue with
+/// |λ| ≤ <see cref="RoundOffFactor"/>·D·ε·λmax (ε = 2.2e-16, float64) is round-off of a true zero and is set to 0 —
+/// its square root would otherwise be of order √(ε·λmax) and bias a rank-deficient case (fewer samples than
+/// dimensions) by far more than the eigenvalue itself; a negative λ down to −<see cref="RelativeTolerance"/>·λmax
+/// is clamped to 0 as well; a more negative one means the matrix is not a covariance and raises
+/// <see cref="MetricsErrors.NotPositiveSemidefinite"/>. A final distance in
+/// [−<see cref="RelativeTolerance"/>·(TrΣ1 + TrΣ2), 0) is reported as 0.</para>
 /// </remarks>
 public static class FrechetDistance
 {
+    /// <summary>Negative eigenvalues down to −RelativeTolerance·λmax are round-off, not an error.</summary>
     public const double RelativeTolerance = 1e-10;
+
+    /// <summary>Eigenvalues with |λ| ≤ RoundOffFactor·D·ε·λmax are taken as exact zeros.</summary>
+    public const double RoundOffFactor = 16;
+
+    private const double MachineEpsilon = 2.220446049250313e-16; // float64 machine epsilon, 2^-52
 
     public static double Compute(GaussianFit first, GaussianFit second)
     {
@@ -86,6 +94,7 @@ public static class FrechetDistance
         double smallest = values.min().item<double>();
         if (smallest < -tolerance)
             throw MetricsErrors.NotPsd(which, smallest, tolerance);
-        return (values.clamp_min(0.0), v);
+        double zero = RoundOffFactor * values.shape[0] * MachineEpsilon * largest;
+        return (torch.where(values <= zero, torch.zeros_like(values), values), v);
     }
 }
