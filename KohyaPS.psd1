@@ -31,6 +31,7 @@
         'Export-KohyaDatasetManifest'
         'Compare-KohyaDatasetManifest'
         'Test-KohyaDataset'
+        'Measure-KohyaOutput'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
