@@ -43,14 +43,25 @@ Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
     }
 
     It 'early stopping ends the run and the best checkpoint is marked in Get-KohyaCheckpoint' {
-        $config = New-KohyaTestConfig -Path (Join-Path $Dir 'fast.yaml') -SaveEvery 0 -Extra @"
+        $config = Join-Path $Dir 'validated.yaml'
+        @"
+Model:
+  Preset: tiny
+  MaxTokens: 12
 Data:
+  Resolution: 16
+  BatchSize: 4
   ValidationSplit: 0.25
+Resources:
+  Threads: 2
+Saving:
+  SaveEveryNSteps: 0
+  AsyncSave: false
 Monitoring:
   ValidateEveryNSteps: 2
   EarlyStoppingPatience: 2
   EarlyStoppingMinDelta: 10
-"@
+"@ | Set-Content -Path $config
         $r = Invoke-KohyaChild @"
 Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
 `$result = Invoke-KohyaTraining -ConfigPath '$config' -Demo -MaxSteps 30 -OutputPath '$Dir/run' -WarningAction SilentlyContinue
