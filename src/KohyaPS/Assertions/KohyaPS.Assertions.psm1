@@ -134,7 +134,9 @@ function Assert-KohyaDatasetMatch {
         else {
             $changes = @($comparison.Changes)
             "Expected the dataset to match the manifest,$(Format-KohyaBecause $Because) but $($changes.Count) change(s) were found: " +
-                (($changes | Select-Object -First 10 | ForEach-Object { "$_" }) -join '; ') + $(if ($changes.Count -gt 10) { '; …' })
+                (($changes | Select-Object -First 10 | ForEach-Object {
+                    if ("$($_.Change)" -in 'CaptionChanged', 'PreprocessingChanged') { "$_ ('$($_.Reference)' -> '$($_.Difference)')" } else { "$_" }
+                }) -join '; ') + $(if ($changes.Count -gt 10) { '; …' })
         }
     }
     [pscustomobject]@{ Succeeded = $succeeded; FailureMessage = $message }
