@@ -32,7 +32,10 @@ function Assert-KohyaValidCheckpoint {
         if ($checkpoints.Count -eq 0) {
             return [pscustomobject]@{ Succeeded = [bool]$Negate; FailureMessage = "Expected valid KohyaPS checkpoints in the run '$path',$(Format-KohyaBecause $Because) but it has none." }
         }
-        $results = @(Test-KohyaCheckpoint -LiteralPath $checkpoints -ErrorAction Stop)
+        try { $results = @(Test-KohyaCheckpoint -LiteralPath $checkpoints -ErrorAction Stop) }
+        catch {
+            return [pscustomobject]@{ Succeeded = [bool]$Negate; FailureMessage = "Expected a valid KohyaPS checkpoint,$(Format-KohyaBecause $Because) but '$path' could not be tested: $($_.Exception.Message)" }
+        }
     }
     $bad = @($results | Where-Object { -not $_.IsValid })
     $succeeded = $bad.Count -eq 0
