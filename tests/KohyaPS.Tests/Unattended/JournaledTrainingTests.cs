@@ -43,4 +43,14 @@ public sealed class JournaledTrainingTests : IDisposable
         Assert.Equal(new[] { "resume", "failure" }, refused.Select(e => e.Event));
         Assert.Equal(("NothingToResume", (int?)11), (refused[1].Outcome, refused[1].ExitCode));
     }
+
+    [Fact]
+    public void A_start_refused_before_training_creates_no_run_folder()
+    {
+        string run = Path.Combine(_dir, "refused");
+        var hp = TrainingTestSupport.Tiny(2, tweak: h => h.Model.Preset = "sd15");
+        Assert.Throws<KohyaException>(() => JournaledTraining.Start(new TrainingRequest { Hyperparameters = hp, DatasetPath = _dir, OutputPath = run },
+            "Invoke-KohyaTraining (test)", new Quiet(), CancellationToken.None));
+        Assert.False(Directory.Exists(run));
+    }
 }

@@ -13,7 +13,6 @@ public static class JournaledTraining
     public static KohyaTrainingResult Start(TrainingRequest request, string command, ITrainingObserver observer, CancellationToken cancellation)
     {
         string run = Path.GetFullPath(request.OutputPath);
-        Directory.CreateDirectory(run);
         return Journal(run, "start", command, () => TrainingRunner.Run(request, observer, cancellation));
     }
 
@@ -30,11 +29,22 @@ public static class JournaledTraining
 
     private static KohyaTrainingResult Journal(string run, string beginEvent, string command, Func<KohyaTrainingResult> work)
     {
-        Write(run, beginEvent, "Started", null, command);
+        // A fresh run's folder appears only once the trainer has validated its settings: its begin line is
+        // then written after the fact, with the time it began, so a refused start leaves no folder behind.
+        var begun = DateTime.UtcNow;
+        bool beginWritten = Directory.Exists(run);
+        if (beginWritten)
+            Write(run, beginEvent, "Started", null, command, begun);
+        void End(string eventName, string outcome, int exitCode)
+        {
+            if (!beginWritten && Directory.Exists(run))
+                Write(run, beginEvent, "Started", null, command, begun);
+            Write(run, eventName, outcome, exitCode, command);
+        }
         try
         {
             var result = work();
-            Write(run, "stop", result.Status, (int)ExitCodes.ForResult(result), command);
+            End("stop", result.Status, (int)ExitCodes.ForResult(result));
             return result;
         }
         catch (Exception ex)
@@ -45,19 +55,19 @@ public static class JournaledTraining
                 OperationCanceledException => "OperationStopped",
                 _ => ex.GetType().Name,
             };
-            Write(run, "failure", outcome, (int)ExitCodes.ForException(ex), command);
+            End("failure", outcome, (int)ExitCodes.ForException(ex));
             throw;
         }
     }
 
     /// <summary>Appends one line for this process; a log that cannot be written never fails the training.</summary>
-    public static void Write(string run, string eventName, string outcome, int? exitCode, string command)
+    public static void Write(string run, string eventName, string outcome, int? exitCode, string command, DateTime? timeUtc = null)
     {
         try
         {
             RunLog.Append(run, new RunLogEntry
             {
-                TimeUtc = DateTime.UtcNow,
+                TimeUtc = timeUtc ?? DateTime.UtcNow,
                 Event = eventName,
                 Outcome = outcome,
                 ExitCode = exitCode,
