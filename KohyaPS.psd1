@@ -11,6 +11,8 @@
     CompatiblePSEditions = @('Core')
     RequiredAssemblies   = @('KohyaPS.Contracts.dll')
     FormatsToProcess     = @('KohyaPS.Format.ps1xml')
+    # Pester assertions (Should -BeValidKohyaCheckpoint, -HaveKohyaLossBelow, -MatchKohyaDataset); built from src/KohyaPS/Assertions.
+    NestedModules        = @('KohyaPS.Assertions.psm1')
     CmdletsToExport      = @(
         'Get-KohyaEnvironment'
         'Invoke-KohyaTraining'
@@ -32,8 +34,11 @@
         'Compare-KohyaDatasetManifest'
         'Test-KohyaDataset'
         'Measure-KohyaOutput'
+        'Register-KohyaTrainingTask'
+        'Get-KohyaTrainingTask'
+        'Unregister-KohyaTrainingTask'
     )
-    FunctionsToExport    = @()
+    FunctionsToExport    = @('Register-KohyaShouldOperator')
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{

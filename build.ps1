@@ -76,6 +76,8 @@ function Invoke-Build {
     # The cmdlet assembly's deps.json would only mislead: pwsh ignores it and the engine is not beside it.
     Remove-Item (Join-Path $ModuleDir 'KohyaPS.deps.json') -ErrorAction SilentlyContinue
     Copy-Item (Join-Path $Root 'KohyaPS.psd1') $ModuleDir -Force
+    # The Pester assertions: a script module nested in the manifest (it calls the cmdlets, never the engine).
+    Copy-Item (Join-Path $Root 'src/KohyaPS/Assertions/KohyaPS.Assertions.psm1') $ModuleDir -Force
     Invoke-Native 'compile help (markdown -> MAML)' {
         Invoke-ChildPwsh @('-File', (Join-Path $Root 'tools/New-KohyaMamlHelp.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'KohyaPS.psd1'),
             '-HelpSource', (Join-Path $Root 'help'), '-OutputDirectory', (Join-Path $ModuleDir 'en-US'))

@@ -13,10 +13,7 @@ public sealed class InvokeKohyaTrainingCommand : TrainingCommandBase
     protected override void EndProcessing()
     {
         var request = BuildRequest();
-        WriteObject(RunEngine((observer, token) => Train(request, observer, token), request.OutputPath));
+        string command = MyInvocation.Line.Trim();
+        WriteObject(RunEngine((observer, token) => TrainJournaled(request, command, observer, token), request.OutputPath));
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static KohyaTrainingResult Train(TrainingRequest request, ITrainingObserver observer, CancellationToken token) =>
-        TrainingRunner.Run(request, observer, token);
 }

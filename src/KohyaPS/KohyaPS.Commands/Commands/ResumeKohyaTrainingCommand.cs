@@ -5,12 +5,15 @@ using KohyaPS.Commands.Jobs;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Training;
+using KohyaPS.Engine.Unattended;
 
 namespace KohyaPS.Commands.Commands;
 
 /// <summary>
 /// Continues a run from a checkpoint: the newest good one of a run folder (-Path … -Latest), a given
-/// checkpoint folder, or a checkpoint (or a passing test result) from the pipeline.
+/// checkpoint folder, or a checkpoint (or a passing test result) from the pipeline. Never prompts; sets
+/// <c>$global:LASTEXITCODE</c> to a <see cref="KohyaExitCode"/> (0 at the target, a distinct code per kind of
+/// refusal) so <c>pwsh -Command "...; exit $LASTEXITCODE"</c> reports it to a scheduler.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Resume, "KohyaTraining", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(KohyaTrainingResult), typeof(KohyaTrainingJob))]
@@ -21,6 +24,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     private const string InputSet = "Input";
     private object? _input;
     private int _inputCount;
+    private volatile int _exitCode = (int)KohyaExitCode.Failed;
 
     /// <summary>A run folder, or a checkpoint folder.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
@@ -86,6 +90,8 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
+    protected override void BeginProcessing() => SetExitCode(KohyaExitCode.Failed);
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == InputSet)
@@ -106,20 +112,34 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
         var request = BuildRequest();
         if (request is null)
             return;
+        string command = MyInvocation.Line.Trim();
         if (AsJob)
         {
             var job = new KohyaTrainingJob(MyInvocation.Line, $"Kohya:{System.IO.Path.GetFileName(request.RunPath ?? request.CheckpointPath)}",
-                (observer, token) => Resume(request, observer, token));
+                (observer, token) => ResumeJournaled(request, command, observer, token, _ => { }));
             JobRepository.Add(job);
             job.Start();
+            SetExitCode(KohyaExitCode.Success); // the job started; its own outcome is in its state and the run log
             WriteObject(job);
             return;
         }
-        var result = RunEngine((observer, token) => Resume(request, observer, token), request.RunPath ?? request.CheckpointPath);
+        KohyaTrainingResult result;
+        try
+        {
+            result = RunEngine((observer, token) => ResumeJournaled(request, command, observer, token, code => _exitCode = code), request.RunPath ?? request.CheckpointPath);
+        }
+        finally
+        {
+            SetExitCode((KohyaExitCode)_exitCode);
+        }
         if (result.Status == "AlreadyComplete")
             WriteVerbose($"Nothing to train: the run is at step {result.FinalStep}, the target is {result.TargetStep}.");
         WriteObject(result);
     }
+
+    /// <summary>$global:LASTEXITCODE, so that a scheduled `pwsh -Command "...; exit $LASTEXITCODE"` exits with it.</summary>
+    private void SetExitCode(KohyaExitCode code) =>
+        SessionState.PSVariable.Set("global:LASTEXITCODE", (int)code);
 
     private ResumeRequest? BuildRequest()
     {
@@ -188,6 +208,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
                     ? $"'{shape.Properties["Path"]?.Value}' is a LoRA file: it holds weights only, no training state to resume."
                     : $"'{shape.Properties["Path"]?.Value}' is a {format} checkpoint: KohyaPS lists and tests those but does not resume them (their optimizer and RNG state are Python pickles, which KohyaPS never executes).",
                 value, "Start a KohyaPS run (Invoke-KohyaTraining) and resume its checkpoints."));
+            SetExitCode(KohyaExitCode.CheckpointInvalid);
             return null;
         }
         switch (value)
@@ -206,6 +227,7 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
                     WriteError(ErrorRecordFactory.Create("CheckpointTestFailed", ErrorCategory.InvalidData,
                         $"Test-KohyaCheckpoint found '{pso.Properties["Path"]?.Value}' invalid; it will not be resumed.", value,
                         "Look at the result's Checks, or resume the run folder with -Latest to fall back to a good checkpoint."));
+                    SetExitCode(KohyaExitCode.CheckpointInvalid);
                     return null;
                 }
                 if (pso.Properties["Path"]?.Value is string p)
@@ -216,7 +238,21 @@ public sealed class ResumeKohyaTrainingCommand : KohyaAsyncCmdlet
         }
     }
 
+    /// <summary>The resume, journaled in the run's kohyaps.log; <paramref name="exitCode"/> learns how it ended.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static KohyaTrainingResult Resume(ResumeRequest request, KohyaPS.Engine.Training.ITrainingObserver observer, CancellationToken token) =>
-        TrainingRunner.Resume(request, observer, token);
+    private static KohyaTrainingResult ResumeJournaled(ResumeRequest request, string command, KohyaPS.Engine.Training.ITrainingObserver observer,
+        CancellationToken token, Action<int> exitCode)
+    {
+        try
+        {
+            var result = JournaledTraining.Resume(request, command, observer, token);
+            exitCode((int)ExitCodes.ForResult(result));
+            return result;
+        }
+        catch (Exception ex)
+        {
+            exitCode((int)ExitCodes.ForException(ex));
+            throw;
+        }
+    }
 }

@@ -18,14 +18,11 @@ public sealed class StartKohyaTrainingCommand : TrainingCommandBase
     protected override void EndProcessing()
     {
         var request = BuildRequest();
+        string command = MyInvocation.Line.Trim();
         var job = new KohyaTrainingJob(MyInvocation.Line, Name ?? $"Kohya:{Path.GetFileName(request.OutputPath)}",
-            (observer, token) => Train(request, observer, token));
+            (observer, token) => TrainJournaled(request, command, observer, token));
         JobRepository.Add(job);
         job.Start();
         WriteObject(job);
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static KohyaTrainingResult Train(TrainingRequest request, ITrainingObserver observer, CancellationToken token) =>
-        TrainingRunner.Run(request, observer, token);
 }

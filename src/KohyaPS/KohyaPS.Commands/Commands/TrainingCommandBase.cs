@@ -4,6 +4,7 @@ using KohyaPS.Commands.Common;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Training;
+using KohyaPS.Engine.Unattended;
 
 namespace KohyaPS.Commands.Commands;
 
@@ -90,6 +91,11 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
             Demo = Demo,
         };
     }
+
+    /// <summary>Runs a fresh start, journaled in the run's logs/kohyaps.log (a start line, then a stop or failure line).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    protected static KohyaTrainingResult TrainJournaled(TrainingRequest request, string command, ITrainingObserver observer, CancellationToken token) =>
+        JournaledTraining.Start(request, command, observer, token);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static KohyaHyperparameterSet LoadConfig(string path) => HyperparameterYaml.Load(path);
