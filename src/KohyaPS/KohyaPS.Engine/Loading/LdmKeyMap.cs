@@ -13,8 +13,8 @@ namespace KohyaPS.Engine.Loading;
 /// <c>down_blocks.i.resnets.j</c> ↔ <c>input_blocks.(i·(L+1)+j+1).0</c>, <c>down_blocks.i.attentions.j</c> ↔
 /// <c>input_blocks.(i·(L+1)+j+1).1</c>, <c>down_blocks.i.downsamplers.0.conv</c> ↔ <c>input_blocks.((i+1)·(L+1)).0.op</c>;
 /// <c>mid_block.resnets.0</c>, <c>attentions.0</c>, <c>resnets.1</c> ↔ <c>middle_block.0/1/2</c>;
-/// <c>up_blocks.i.resnets.j</c> ↔ <c>output_blocks.(i·(L+2)+j).0</c>, <c>up_blocks.i.attentions.j</c> ↔
-/// <c>output_blocks.(i·(L+2)+j).1</c>, <c>up_blocks.i.upsamplers.0.conv</c> ↔ <c>output_blocks.(i·(L+2)+L+1).(2 with
+/// <c>up_blocks.i.resnets.j</c> ↔ <c>output_blocks.(i·(L+1)+j).0</c>, <c>up_blocks.i.attentions.j</c> ↔
+/// <c>output_blocks.(i·(L+1)+j).1</c>, <c>up_blocks.i.upsamplers.0.conv</c> ↔ <c>output_blocks.(i·(L+1)+L).(2 with
 /// attentions, else 1).conv</c>; <c>conv_norm_out</c> ↔ <c>out.0</c>, <c>conv_out</c> ↔ <c>out.2</c>. Inside a resnet:
 /// <c>norm1</c> ↔ <c>in_layers.0</c>, <c>conv1</c> ↔ <c>in_layers.2</c>, <c>time_emb_proj</c> ↔ <c>emb_layers.1</c>,
 /// <c>norm2</c> ↔ <c>out_layers.0</c>, <c>conv2</c> ↔ <c>out_layers.3</c>, <c>conv_shortcut</c> ↔ <c>skip_connection</c>.
@@ -99,13 +99,13 @@ public static class LdmKeyMap
         if ((m = DownSampler.Match(key)).Success)
             return $"input_blocks.{(N(m, 1) + 1) * (l + 1)}.0.op.{m.Groups[2].Value}";
         if ((m = UpResnet.Match(key)).Success)
-            return $"output_blocks.{N(m, 1) * (l + 2) + N(m, 2)}.0.{UNetResnetInner(m.Groups[3].Value, key)}";
+            return $"output_blocks.{N(m, 1) * (l + 1) + N(m, 2)}.0.{UNetResnetInner(m.Groups[3].Value, key)}";
         if ((m = UpAttention.Match(key)).Success)
-            return $"output_blocks.{N(m, 1) * (l + 2) + N(m, 2)}.1.{m.Groups[3].Value}";
+            return $"output_blocks.{N(m, 1) * (l + 1) + N(m, 2)}.1.{m.Groups[3].Value}";
         if ((m = UpSampler.Match(key)).Success)
         {
             bool attentions = config.UpBlockTypes[N(m, 1)] == UpBlockType.CrossAttnUpBlock2D;
-            return $"output_blocks.{N(m, 1) * (l + 2) + l + 1}.{(attentions ? 2 : 1)}.conv.{m.Groups[2].Value}";
+            return $"output_blocks.{N(m, 1) * (l + 1) + l}.{(attentions ? 2 : 1)}.conv.{m.Groups[2].Value}";
         }
         foreach (var (from, to) in UNetFixed)
         {
