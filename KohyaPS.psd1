@@ -13,6 +13,7 @@
     FormatsToProcess     = @('KohyaPS.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-KohyaEnvironment'
+        'Measure-KohyaTrainingResource'
         'Invoke-KohyaTraining'
         'Start-KohyaTraining'
         'Resume-KohyaTraining'

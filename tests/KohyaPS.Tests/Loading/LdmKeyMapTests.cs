@@ -141,8 +141,8 @@ public sealed class LdmKeyMapTests
         Assert.Equal(map.Count, map.Select(m => m.LdmKey).Distinct(StringComparer.Ordinal).Count());
         Assert.Equal(map.Count, map.Select(m => m.ModelKey).Distinct(StringComparer.Ordinal).Count());
         var mappedLdm = map.Select(m => m.LdmKey).ToHashSet(StringComparer.Ordinal);
-        Assert.Empty(ldm.Where(k => !mappedLdm.Contains(k)));           // every LDM key reaches a model key
-        Assert.Empty(mappedLdm.Where(k => !ldm.Contains(k)));           // and the map invents none
+        Assert.DoesNotContain(ldm, k => !mappedLdm.Contains(k));        // every LDM key reaches a model key
+        Assert.DoesNotContain(mappedLdm, k => !ldm.Contains(k));        // and the map invents none
         Assert.Equal(model.OrderBy(k => k, StringComparer.Ordinal), map.Select(m => m.ModelKey).OrderBy(k => k, StringComparer.Ordinal));
     }
 
