@@ -39,15 +39,18 @@ public sealed class TrainingResourceEstimatorTests
         Assert.Equal(fp32.VaeParameters * 2 + trainable * (2 + 4), bf16.WeightBytes); // bf16 copy + fp32 master
         Assert.Equal(fp32.ActivationBytes / 2, bf16.ActivationBytes);
 
-        set.Optimizer.Type = "SGD";
-        Assert.Equal(0, Estimate(set).OptimizerStateBytes);
-        set.Optimizer.Momentum = 0.9;
-        Assert.Equal(4 * trainable, Estimate(set).OptimizerStateBytes);
+        var tiny = HyperparameterPresets.Create("tiny");
+        var adamW = Estimate(tiny);
+        Assert.Equal(8 * adamW.TrainableParameters, adamW.OptimizerStateBytes);
+        tiny.Optimizer.Type = "SGD";
+        Assert.Equal(0, Estimate(tiny).OptimizerStateBytes);
+        tiny.Optimizer.Momentum = 0.9;
+        Assert.Equal(4 * adamW.TrainableParameters, Estimate(tiny).OptimizerStateBytes);
 
-        set.Model.TrainTextEncoder = false;
-        var frozenText = Estimate(set);
+        tiny.Model.TrainTextEncoder = false;
+        var frozenText = Estimate(tiny);
         Assert.Equal(frozenText.UNetParameters, frozenText.TrainableParameters);
-        Assert.True(frozenText.ActivationBytes < fp32.ActivationBytes);
+        Assert.True(frozenText.ActivationBytes < adamW.ActivationBytes);
     }
 
     [Fact]
