@@ -66,7 +66,8 @@ public static class WeightLoader
             using var source = file.ReadTensor(fileKey(mapping));
             using var shaped = source.shape.SequenceEqual(target.shape) ? source.alias() : source.reshape(target.shape);
             target.copy_(shaped);
-            progress?.Report(++copied);
+            copied++;
+            progress?.Report(copied);
         }
         return copied;
     }
