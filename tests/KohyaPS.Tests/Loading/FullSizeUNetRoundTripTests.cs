@@ -51,6 +51,7 @@ public sealed class FullSizeUNetRoundTripTests : IDisposable
 
 internal static class FullSize
 {
-    // Set to null to run. Measured here: see the report; too slow for the shared 2-core test machine.
-    public const string? SkipReason = null;
+    // Passed on 2026-11-25 on the shared 2-core machine (load average ~38) in about 1 min 50 s: too slow for the
+    // routine suite. Set to null to run it (needs ~4 GB of free memory and 1.7 GB of temporary disk).
+    public const string? SkipReason = "Full-size SD1.5 UNet (1.7 GB fp16 twice, ~2 min on 2 cores); set FullSize.SkipReason to null to run.";
 }
