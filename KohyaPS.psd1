@@ -15,6 +15,7 @@
     NestedModules        = @('KohyaPS.Assertions.psm1')
     CmdletsToExport      = @(
         'Get-KohyaEnvironment'
+        'Measure-KohyaTrainingResource'
         'Invoke-KohyaTraining'
         'Start-KohyaTraining'
         'Resume-KohyaTraining'

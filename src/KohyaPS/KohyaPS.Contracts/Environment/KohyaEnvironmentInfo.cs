@@ -13,6 +13,9 @@ public sealed class KohyaEnvironmentInfo
     public int TorchThreads { get; init; }
     public bool CudaAvailable { get; init; }
     public IReadOnlyList<string> CudaDevices { get; init; } = Array.Empty<string>();
+    /// <summary>Total and free memory per NVIDIA GPU; null when CUDA is not available (or the driver cannot be asked).</summary>
+    public IReadOnlyList<KohyaCudaDeviceMemory>? CudaMemory { get; init; }
+
     public string DefaultDevice { get; init; } = "cpu";
     public string DefaultDtype { get; init; } = "float32";
     public string Backend { get; init; } = "Cpu";

@@ -54,10 +54,25 @@ public sealed record TextEncoderConfig
         IntermediateSize = 256,
     };
 
-    /// <summary>The names <see cref="FromPreset"/> accepts.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small" });
+    /// <summary>
+    /// Stable Diffusion 1.x's text encoder, OpenAI CLIP ViT-L/14's text model (Hugging Face
+    /// <c>openai/clip-vit-large-patch14</c>): 49,408 tokens, 77 positions, width 768, 12 layers of 12 heads,
+    /// MLP 3072, quick GELU, causal mask — 123,060,480 parameters in 196 tensors. Pairs with <see cref="UNetConfig.Sd15"/>.
+    /// </summary>
+    public static TextEncoderConfig ClipVitL14 { get; } = new()
+    {
+        VocabSize = 49408,
+        MaxLength = 77,
+        Width = 768,
+        Layers = 12,
+        Heads = 12,
+        IntermediateSize = 3072,
+    };
 
-    /// <summary>A preset by name ("tiny", "small"; case-insensitive).</summary>
+    /// <summary>The names <see cref="FromPreset"/> accepts.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small", "sd15" });
+
+    /// <summary>A preset by name ("tiny", "small", "sd15" = <see cref="ClipVitL14"/>; case-insensitive).</summary>
     public static TextEncoderConfig FromPreset(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -65,6 +80,7 @@ public sealed record TextEncoderConfig
         {
             "tiny" => Tiny,
             "small" => Small,
+            "sd15" => ClipVitL14,
             _ => throw new KohyaException("UnknownModelPreset", KohyaErrorKind.InvalidArgument,
                 $"There is no text encoder preset named '{name}'. Known presets: {string.Join(", ", PresetNames)}.", target: name)
             {
@@ -75,14 +91,14 @@ public sealed record TextEncoderConfig
 
     /// <summary>
     /// A text encoder whose width is <paramref name="unet"/>'s cross-attention width, for a tokenizer of the given
-    /// size. Layers, heads and MLP width come from the preset of that width (tiny: 32, small: 64); any other width
+    /// size. Layers, heads and MLP width come from the preset of that width (tiny: 32, small: 64, CLIP ViT-L/14: 768); any other width
     /// gets 2 layers, heads of 64 channels (one head if the width is not a multiple of 64) and a 4× MLP.
     /// </summary>
     public static TextEncoderConfig ForUNet(UNetConfig unet, int vocabSize, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(unet);
         int width = unet.CrossAttentionDim;
-        var shape = new[] { Tiny, Small }.FirstOrDefault(p => p.Width == width)
+        var shape = new[] { Tiny, Small, ClipVitL14 }.FirstOrDefault(p => p.Width == width)
             ?? new TextEncoderConfig
             {
                 Width = width,

@@ -16,10 +16,13 @@ public sealed class TextTransformer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden)
+    public override Tensor forward(Tensor hidden) => forward(hidden, layers.Count);
+
+    /// <summary>Runs only the first <paramref name="layerCount"/> layers (what <c>clip_skip</c> needs).</summary>
+    public Tensor forward(Tensor hidden, int layerCount)
     {
         var h = hidden;
-        foreach (var layer in layers)
+        foreach (var layer in layers.Take(layerCount))
         {
             var next = layer.forward(h);
             if (!ReferenceEquals(h, hidden))

@@ -36,6 +36,7 @@ public static class EnvironmentProbe
             TorchThreads = torch.get_num_threads(),
             CudaAvailable = cuda,
             CudaDevices = devices,
+            CudaMemory = cuda ? CudaMemoryProbe.Query() : null,
             DefaultDevice = cuda ? "cuda:0" : "cpu",
             DefaultDtype = torch.get_default_dtype().ToString().ToLowerInvariant(),
             Backend = cuda ? "Cuda" : "Cpu",
