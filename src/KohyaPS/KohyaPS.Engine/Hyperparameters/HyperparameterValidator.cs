@@ -103,8 +103,6 @@ public static class HyperparameterValidator
     /// <summary>Options that are set but not acted on by this version, as warnings for the start of a run.</summary>
     public static IEnumerable<string> DormantSettings(KohyaHyperparameterSet set)
     {
-        if (set.Sampling.SampleEveryNSteps > 0 || set.Sampling.SampleEveryNEpochs > 0)
-            yield return "Sampling.SampleEveryNSteps/SampleEveryNEpochs are set, but this version draws no samples while training; the settings are kept with the run.";
         if (set.Monitoring.LogEveryNSteps != 1)
             yield return $"Monitoring.LogEveryNSteps is {set.Monitoring.LogEveryNSteps}, but this version logs every step; the setting is kept with the run.";
         if (set.Monitoring.LossSpikeThreshold > 0)
