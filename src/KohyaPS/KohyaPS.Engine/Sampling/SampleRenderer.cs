@@ -62,9 +62,9 @@ public static class SampleRenderer
             using var noGrad = torch.no_grad();
             for (int n = 0; n < jobs.Count; n++)
             {
-                cancellation.ThrowIfCancellationRequested();
                 var job = jobs[n];
                 progress?.Invoke(new SampleProgress(n, jobs.Count, job));
+                cancellation.ThrowIfCancellationRequested();
                 RgbImage image;
                 using (var x0 = Generate(model, schedule, prediction, job))
                     image = SampleImages.ToImage(x0);
