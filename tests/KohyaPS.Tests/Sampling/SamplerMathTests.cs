@@ -45,7 +45,7 @@ public sealed class SamplerMathTests
         using var scope = NewDisposeScope();
         using var module = new GaussianDenoiser(trainedAs);
         using var generator = new Generator(2024, CPU);
-        var noise = randn(new long[] { 8, 3, 16, 16 }, dtype: ScalarType.Float64, generator: generator);
+        var noise = randn(new long[] { 16, 3, 16, 16 }, dtype: ScalarType.Float64, generator: generator);
         var sampler = DiffusionSampler.Create(kind, Schedule, sampledAs, steps);
         var x = sampler.Sample(noise, (sample, t) => module.forward(sample, tensor((long)t)), generator);
         return (x.mean().item<double>(), x.std().item<double>());
@@ -60,11 +60,13 @@ public sealed class SamplerMathTests
     [InlineData(SamplerKind.Ddpm, PredictionType.VPrediction)]
     public void SamplesOfAGaussianHaveItsMeanAndSpread(SamplerKind kind, PredictionType prediction)
     {
-        // DDPM's posterior variance ("fixed_small") ignores the uncertainty of x̂0, so with few steps it
-        // under-disperses (std 0.47 at 100 steps here); at the full 1000 steps that term vanishes.
-        var (mean, std) = Statistics(kind, prediction, prediction, kind == SamplerKind.Ddpm ? 1000 : 100);
-        Assert.True(Math.Abs(mean - Mu) < 0.02, $"mean {mean:F4}, expected {Mu}");
-        Assert.True(Math.Abs(std - S) < 0.02, $"std {std:F4}, expected {S}");
+        // Every sampler at the full 1000 steps. With fewer, the discretisation shows: DDIM's exact gain for this
+        // Gaussian is 0.484 at 100 steps (0.499 at 1000), and DDPM's posterior variance ("fixed_small"), which
+        // ignores the uncertainty of x̂0, gives 0.47 at 100 steps. The mean is 0.29, not 0.30, at any step count:
+        // sampling starts from N(0, 1), while x_T of this data has mean sqrt(ᾱ_T)·μ = 0.02.
+        var (mean, std) = Statistics(kind, prediction, prediction, 1000);
+        Assert.True(Math.Abs(mean - Mu) < 0.025, $"mean {mean:F4}, expected {Mu}");
+        Assert.True(Math.Abs(std - S) < 0.015, $"std {std:F4}, expected {S}");
     }
 
     [Theory]
@@ -94,6 +96,17 @@ public sealed class SamplerMathTests
         var euler = DiffusionSampler.Create(SamplerKind.Euler, Schedule, prediction, steps).Sample(noise, model, generator);
         double difference = (ddim - euler).abs().max().item<double>();
         Assert.True(difference < 1e-9, $"max difference {difference}");
+    }
+
+    [Fact]
+    public void AModelOutputOfTheWrongShapeIsRefused()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(1, CPU);
+        var noise = randn(new long[] { 1, 3, 4, 4 }, generator: generator);
+        var ex = Assert.Throws<KohyaPS.Engine.KohyaException>(() =>
+            DiffusionSampler.Create(SamplerKind.Ddim, Schedule, PredictionType.Epsilon, 2).Sample(noise, (x, t) => zeros(1, 4, 4, 4), generator));
+        Assert.Equal("SamplerModelOutputInvalid", ex.ErrorId);
     }
 
     [Fact]
