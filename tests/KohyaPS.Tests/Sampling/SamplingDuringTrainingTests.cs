@@ -68,11 +68,12 @@ public sealed class SamplingDuringTrainingTests : IDisposable
         string data = TrainingTestSupport.DemoDataset(_root, count: 2); // 2 images x 10 repeats, batch 4: five steps per epoch
         var result = Train("epochs", TrainingTestSupport.Tiny(10, tweak: hp =>
         {
-            SampleEvery(hp, 0);
+            SampleEvery(hp, 0, "ddpm"); // not a kohya name, but one the hyperparameter set accepts
             hp.Sampling.SampleEveryNEpochs = 2;
             hp.Sampling.Prompts = new[] { "red circle" };
         }), data);
         Assert.Equal(new[] { "00000010" }, Directory.GetDirectories(Path.Combine(result.OutputPath, SamplingHook.Folder)).Select(Path.GetFileName));
+        Assert.Contains("\"Sampler\": \"ddpm\"", File.ReadAllText(Path.Combine(SamplingHook.StepFolder(result.OutputPath, 10), SampleRenderer.IndexFile)));
     }
 
     [Theory]

@@ -10,10 +10,10 @@ public static class HyperparameterValidator
     public static readonly string[] NetworkTypes = { "none", "lora" };
     public static readonly string[] LossSpikeActions = { "warn", "stop" };
 
-    /// <summary>kohya sd-scripts' sample_sampler choices.</summary>
+    /// <summary>kohya sd-scripts' sample_sampler choices, and ddpm (which KohyaPS draws with).</summary>
     public static readonly string[] Samplers =
     {
-        "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "dpmsingle",
+        "ddpm", "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "dpmsingle",
         "k_lms", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a",
     };
 
