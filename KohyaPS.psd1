@@ -23,6 +23,7 @@
         'Get-KohyaCheckpoint'
         'Test-KohyaCheckpoint'
         'Export-KohyaLora'
+        'Invoke-KohyaSample'
         'Remove-KohyaCheckpoint'
         'New-KohyaHyperparameterSet'
         'Import-KohyaHyperparameterSet'

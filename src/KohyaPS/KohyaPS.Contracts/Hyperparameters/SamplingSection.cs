@@ -2,7 +2,7 @@ using System.ComponentModel;
 
 namespace KohyaPS.Contracts;
 
-/// <summary>Sample images drawn while training (kohya's sample_* options); kept with the run, not drawn yet in this version.</summary>
+/// <summary>Sample images drawn while training (kohya's sample_* options) into &lt;run&gt;/samples/&lt;step&gt;/; also Invoke-KohyaSample's defaults.</summary>
 public sealed class SamplingSection
 {
     [Description("A kohya prompts file: one prompt per line, options after ' --' (--n negative, --w, --h, --d seed, --s steps, --l guidance); '#' starts a comment. Empty: use Prompts.")]
@@ -21,7 +21,7 @@ public sealed class SamplingSection
     [Impact(KohyaImpact.Cosmetic)]
     public int SampleEveryNEpochs { get; set; }
 
-    [Description("Sampler (kohya names): ddim, pndm, lms, euler, euler_a, heun, dpm_2, dpm_2_a, dpmsolver, dpmsolver++, dpmsingle, k_lms, k_euler, k_euler_a, k_dpm_2, k_dpm_2_a.")]
+    [Description("Sampler: ddpm, ddim, euler or k_euler (drawn by KohyaPS); kohya's other names (pndm, lms, euler_a, heun, dpm_2, dpm_2_a, dpmsolver, dpmsolver++, dpmsingle, k_lms, k_euler_a, k_dpm_2, k_dpm_2_a) are kept in sets but refused with SamplerNotSupported when sampling.")]
     [Impact(KohyaImpact.Cosmetic, CaseInsensitive = true)]
     public string Sampler { get; set; } = "ddim";
 

@@ -49,6 +49,30 @@ public sealed class NoiseSchedule
     /// <summary>Signal-to-noise ratio ᾱ/(1-ᾱ) at each timestep.</summary>
     public double Snr(int t) => AlphasCumprod[t] / (1 - AlphasCumprod[t]);
 
+    /// <summary>
+    /// The noise level of timestep <paramref name="t"/> in k-diffusion's (variance-exploding) terms:
+    /// σ = sqrt((1-ᾱ)/ᾱ), so x_t / sqrt(ᾱ) = x0 + σ·ε.
+    /// </summary>
+    public double Sigma(int t) => Math.Sqrt((1 - AlphasCumprod[t]) / AlphasCumprod[t]);
+
+    /// <summary>
+    /// <paramref name="steps"/> timesteps for sampling, descending, spaced as diffusers' <c>"trailing"</c>
+    /// (Lin et al. 2024, table 2): round(T − i·T/steps) − 1 for i = 0 … steps−1, so the first step is always
+    /// the last training timestep T−1 — the pure-noise end the model was trained on — and a single step
+    /// still starts there. (With "leading" spacing a few steps never reach it.)
+    /// </summary>
+    public int[] TrailingTimesteps(int steps)
+    {
+        if (steps < 1 || steps > Timesteps)
+            throw new KohyaException("InvalidSamplingSteps", KohyaErrorKind.InvalidArgument,
+                $"Sampling steps must be between 1 and the {Timesteps} training timesteps (got {steps}).", target: "Steps");
+        double ratio = (double)Timesteps / steps;
+        var result = new int[steps];
+        for (int i = 0; i < steps; i++)
+            result[i] = (int)Math.Round(Timesteps - i * ratio, MidpointRounding.ToEven) - 1;
+        return result;
+    }
+
     /// <summary>ᾱ gathered for a batch of timesteps, shaped [B,1,1,1] in <paramref name="dtype"/>.</summary>
     public Tensor AlphaBar(Tensor timesteps, ScalarType dtype)
     {

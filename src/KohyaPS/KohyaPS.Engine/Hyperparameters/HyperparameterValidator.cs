@@ -11,10 +11,10 @@ public static class HyperparameterValidator
     public static readonly string[] LossSpikeActions = { "warn", "rollback", "stop" };
     public static readonly string[] GuardActions = { "warn", "stop" };
 
-    /// <summary>kohya sd-scripts' sample_sampler choices.</summary>
+    /// <summary>kohya sd-scripts' sample_sampler choices, and ddpm (which KohyaPS draws with).</summary>
     public static readonly string[] Samplers =
     {
-        "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "dpmsingle",
+        "ddpm", "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "dpmsingle",
         "k_lms", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a",
     };
 
@@ -123,8 +123,6 @@ public static class HyperparameterValidator
     /// <summary>Options that are set but not acted on by this version, as warnings for the start of a run.</summary>
     public static IEnumerable<string> DormantSettings(KohyaHyperparameterSet set)
     {
-        if (set.Sampling.SampleEveryNSteps > 0 || set.Sampling.SampleEveryNEpochs > 0)
-            yield return "Sampling.SampleEveryNSteps/SampleEveryNEpochs are set, but this version draws no samples while training; the settings are kept with the run.";
         if (set.Monitoring.LogEveryNSteps != 1)
             yield return $"Monitoring.LogEveryNSteps is {set.Monitoring.LogEveryNSteps}, but this version logs every step; the setting is kept with the run.";
     }

@@ -44,6 +44,7 @@ internal sealed class TrainingSession : IDisposable
             _hooks.Add(new ValidationHook(validation));
         _hooks.Add(_checkpoints);
         _hooks.Add(new StopRequestHook(identity.RunDirectory));
+        _hooks.Add(new Sampling.SamplingHook(hp));
         _hooks.AddRange(extraHooks);
     }
 
