@@ -15,5 +15,5 @@ public sealed class Downsample2D : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) => conv.forward(input);
+    public override Tensor forward(Tensor input) => conv.call(input);
 }
