@@ -20,7 +20,10 @@ public static class LoraWeightsImport
         ArgumentNullException.ThrowIfNull(network);
         string full = Path.GetFullPath(path);
         if (!File.Exists(full))
-            throw new KohyaException("NetworkWeightsNotFound", KohyaErrorKind.ObjectNotFound, $"LoRA file '{full}' does not exist.", target: full);
+            throw new KohyaException("NetworkWeightsNotFound", KohyaErrorKind.ObjectNotFound, $"LoRA file '{full}' does not exist.", target: full)
+            {
+                RecommendedAction = "Give the path of a kohya-format LoRA .safetensors file (for example one written by Export-KohyaLora).",
+            };
         var info = KohyaLoraReader.Read(full, verifyHashes: true);
         if (!info.IsValid)
             throw new KohyaException("NetworkWeightsInvalid", KohyaErrorKind.InvalidData,
