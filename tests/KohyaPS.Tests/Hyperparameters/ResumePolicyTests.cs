@@ -141,7 +141,8 @@ public sealed class ResumePolicyTests
             Decide(new ResumeRequest { RunPath = "r", MaxSteps = 90, Overrides = new Hashtable { ["Training.MaxSteps"] = 80 } })).ErrorId);
         Assert.Equal("InvalidHyperparameter", Assert.Throws<KohyaException>(() =>
             Decide(new ResumeRequest { RunPath = "r", Overrides = new Hashtable { ["Optimizer.LearningRate"] = -1 } })).ErrorId);
-        Assert.Equal("NetworkNotTrainable", Assert.Throws<KohyaException>(() =>
+        // Turning a full fine-tune into a LoRA run changes what the checkpoint holds: never carried over.
+        Assert.Equal("HyperparameterChangeIncompatible", Assert.Throws<KohyaException>(() =>
             Decide(new ResumeRequest { RunPath = "r", Overrides = new Hashtable { ["Network.Type"] = "lora" } })).ErrorId);
     }
 

@@ -64,6 +64,25 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
     [Parameter]
     public long? Seed { get; set; }
 
+    /// <summary>What is trained: None (the model's own weights) or LoRA (adapters on a frozen base); sets Network.Type.</summary>
+    [Parameter]
+    [ValidateSet("None", "LoRA", IgnoreCase = true)]
+    public string? Network { get; set; }
+
+    /// <summary>LoRA rank (Network.Dim, kohya network_dim).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int? NetworkDim { get; set; }
+
+    /// <summary>LoRA alpha (Network.Alpha, kohya network_alpha); 0 means the rank.</summary>
+    [Parameter]
+    [ValidateRange(0.0, double.MaxValue)]
+    public double? NetworkAlpha { get; set; }
+
+    /// <summary>A kohya-format LoRA file to start the adapters from (weights only; the optimizer starts fresh).</summary>
+    [Parameter]
+    public string? NetworkWeights { get; set; }
+
     /// <summary>Use (and create if needed) the embedded demo dataset.</summary>
     [Parameter]
     public SwitchParameter Demo { get; set; }
@@ -79,6 +98,9 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
         if (KeepEvery is { } keepEvery) set.Saving.KeepEvery = keepEvery;
         if (Preset is not null) set.Model.Preset = Preset.ToLowerInvariant();
         if (Seed is { } seed) set.Training.Seed = seed;
+        if (Network is not null) set.Network.Type = Network.ToLowerInvariant();
+        if (NetworkDim is { } dim) set.Network.Dim = dim;
+        if (NetworkAlpha is { } alpha) set.Network.Alpha = alpha;
         if (DatasetPath is null && !Demo)
             ThrowTerminatingError(ErrorRecordFactory.Create("DatasetNotSpecified", ErrorCategory.InvalidArgument,
                 "No dataset: give -DatasetPath (a DreamBooth folder or dataset TOML) or -Demo.", null,
@@ -89,6 +111,7 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
             DatasetPath = DatasetPath is null ? null : ResolveFileSystemPath(DatasetPath),
             OutputPath = ResolveFileSystemPath(OutputPath),
             Demo = Demo,
+            NetworkWeightsPath = NetworkWeights is null ? null : ResolveFileSystemPath(NetworkWeights),
         };
     }
 

@@ -11,7 +11,7 @@ public static class ModelMetadata
         var hp = context.Hyperparameters;
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         string I(long v) => v.ToString(CultureInfo.InvariantCulture);
-        return new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
             ["ss_steps"] = I(state.GlobalStep),
             ["ss_epoch"] = I(state.Epoch),
@@ -32,5 +32,8 @@ public static class ModelMetadata
             ["kohyaps.model_preset"] = hp.Model.Preset,
             ["kohyaps.step"] = I(state.GlobalStep),
         };
+        foreach (var (key, value) in context.Model.NetworkMetadata())
+            metadata[key] = value;
+        return metadata;
     }
 }

@@ -17,6 +17,7 @@ public static class HyperparameterComparer
         ["Network.Dim"] = IsLora,
         ["Network.Alpha"] = IsLora,
         ["Network.TargetModules"] = IsLora,
+        ["Network.Dropout"] = IsLora,
         ["Network.UnetLearningRate"] = IsLora,
         ["Network.TextEncoderLearningRate"] = IsLora,
         ["Optimizer.Epsilon"] = s => OptimizerIs(s, OptimizerFactory.AdamW) || OptimizerIs(s, OptimizerFactory.Adam),

@@ -41,6 +41,9 @@ public static class HyperparameterValidator
         var modules = set.Network.TargetModules ?? Array.Empty<string>();
         Check(modules.All(m => !string.IsNullOrWhiteSpace(m)), "Network.TargetModules", "must not hold empty names.");
         Check(modules.Distinct(StringComparer.OrdinalIgnoreCase).Count() == modules.Length, "Network.TargetModules", "must not name a module twice.");
+        Check(set.Network.Dropout is >= 0 and < 1, "Network.Dropout", "must be at least 0 and below 1.");
+        if (Networks.LoraSettings.IsLora(set.Network))
+            problems.AddRange(Networks.LoraSettings.Problems(set.Network, set.Model.TrainTextEncoder, out _).Where(p => !p.StartsWith("Network.Dropout", StringComparison.Ordinal)));
         Positive(set.Network.UnetLearningRate, "Network.UnetLearningRate");
         Positive(set.Network.TextEncoderLearningRate, "Network.TextEncoderLearningRate");
 
@@ -105,26 +108,13 @@ public static class HyperparameterValidator
             throw Failure(problems);
     }
 
-    /// <summary>
-    /// Refuses what validates but cannot be trained by this version (a LoRA network): <c>NetworkNotTrainable</c>.
-    /// Checked when training starts or resumes, so sets with a LoRA section still import, export and compare.
-    /// </summary>
-    public static void EnsureTrainable(KohyaHyperparameterSet set)
-    {
-        if (!set.Network.Type.Equals("none", StringComparison.OrdinalIgnoreCase))
-            throw new KohyaException("NetworkNotTrainable", KohyaErrorKind.NotImplemented,
-                $"Network.Type is '{set.Network.Type}': LoRA training is not available in this version; it trains the whole model (Network.Type none).",
-                target: "Network.Type")
-            {
-                RecommendedAction = "Set Network.Type to none to train the model's own weights.",
-            };
-    }
-
     /// <summary>Options that are set but not acted on by this version, as warnings for the start of a run.</summary>
     public static IEnumerable<string> DormantSettings(KohyaHyperparameterSet set)
     {
         if (set.Monitoring.LogEveryNSteps != 1)
             yield return $"Monitoring.LogEveryNSteps is {set.Monitoring.LogEveryNSteps}, but this version logs every step; the setting is kept with the run.";
+        if (Networks.LoraSettings.IsLora(set.Network) && (set.Network.UnetLearningRate is not null || set.Network.TextEncoderLearningRate is not null))
+            yield return "Network.UnetLearningRate/TextEncoderLearningRate are set, but this version trains every LoRA layer at Optimizer.LearningRate (one parameter group); the settings are kept with the run.";
     }
 
     private static KohyaException Failure(List<string> problems) =>

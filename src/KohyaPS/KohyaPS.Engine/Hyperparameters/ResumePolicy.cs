@@ -70,7 +70,6 @@ public static class ResumePolicy
         if (target is { } t)
             effective.Training.MaxSteps = t;
         HyperparameterValidator.Validate(effective);
-        HyperparameterValidator.EnsureTrainable(effective);
 
         var applied = new List<KohyaHyperparameterDifference>();
         var refused = new List<KohyaHyperparameterDifference>();

@@ -94,6 +94,14 @@ public static class CheckpointLoraExport
         name.EndsWith(".lora_down.weight", StringComparison.Ordinal) || name.EndsWith(".lora_up.weight", StringComparison.Ordinal)
         || name.EndsWith(".alpha", StringComparison.Ordinal);
 
+    private static string ModuleOfLoraTensor(string name)
+    {
+        foreach (string suffix in (ReadOnlySpan<string>)[".lora_down.weight", ".lora_up.weight", ".alpha"])
+            if (name.EndsWith(suffix, StringComparison.Ordinal))
+                return name[..^suffix.Length];
+        return name;
+    }
+
     private static Dictionary<string, Tensor> ReadTensors(string path)
     {
         using var file = SafetensorsFile.Open(path);
@@ -116,10 +124,21 @@ public static class CheckpointLoraExport
         }
     }
 
-    /// <summary>The module paths of the model the checkpoint holds, in the key map's terms (text encoder under <c>text_model.</c>).</summary>
+    /// <summary>
+    /// The module paths of the model the checkpoint holds, in the key map's terms (text encoder under <c>text_model.</c>):
+    /// from the weights of a full model, or from the adapters' own names in a LoRA checkpoint (which holds no base weights).
+    /// </summary>
     private static KohyaLoraKeyMap KeyMapFor(IEnumerable<string> modelTensorNames)
     {
-        var names = modelTensorNames.Where(n => !IsLoraTensor(n)).ToList();
+        var all = modelTensorNames.ToList();
+        if (all.All(IsLoraTensor))
+        {
+            var modules = all.Select(ModuleOfLoraTensor).Distinct(StringComparer.Ordinal).ToList();
+            return new KohyaLoraKeyMap(
+                modules.Where(m => m.StartsWith(TrainingModel.UNetPrefix, StringComparison.Ordinal)).Select(m => m[TrainingModel.UNetPrefix.Length..]),
+                modules.Where(m => m.StartsWith(TrainingModel.TextEncoderPrefix, StringComparison.Ordinal)).Select(m => m[TrainingModel.TextEncoderPrefix.Length..]));
+        }
+        var names = all.Where(n => !IsLoraTensor(n)).ToList();
         var unet = KohyaLoraKeyMap.ModulePathsFromParameterNames(
             names.Where(n => n.StartsWith(TrainingModel.UNetPrefix, StringComparison.Ordinal)).Select(n => n[TrainingModel.UNetPrefix.Length..]));
         var text = KohyaLoraKeyMap.ModulePathsFromParameterNames(

@@ -41,13 +41,13 @@ public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor hidden, Tensor? context)
     {
         var ctx = context ?? hidden;
-        using var q = SplitHeads(to_q.forward(hidden));
-        using var k = SplitHeads(to_k.forward(ctx));
-        using var v = SplitHeads(to_v.forward(ctx));
+        using var q = SplitHeads(to_q.call(hidden));
+        using var k = SplitHeads(to_k.call(ctx));
+        using var v = SplitHeads(to_v.call(ctx));
         using var attended = nn.functional.scaled_dot_product_attention(q, k, v);
         using var tokensFirst = attended.transpose(1, 2);
         using var merged = tokensFirst.reshape(hidden.shape[0], hidden.shape[1], _heads * _dimHead);
-        using var projected = to_out[0].forward(merged);
+        using var projected = to_out[0].call(merged);
         return to_out[1].forward(projected);
     }
 

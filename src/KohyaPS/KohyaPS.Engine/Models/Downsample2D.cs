@@ -24,8 +24,8 @@ public sealed class Downsample2D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         if (!_asymmetricPad)
-            return conv.forward(input);
+            return conv.call(input);
         using var padded = nn.functional.pad(input, new long[] { 0, 1, 0, 1 });
-        return conv.forward(padded);
+        return conv.call(padded);
     }
 }

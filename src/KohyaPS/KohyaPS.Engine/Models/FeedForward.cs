@@ -26,6 +26,6 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     {
         using var a = net[0].forward(input);
         using var b = net[1].forward(a);
-        return net[2].forward(b);
+        return net[2].call(b);
     }
 }

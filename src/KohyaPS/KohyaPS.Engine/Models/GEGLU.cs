@@ -17,7 +17,7 @@ public sealed class GEGLU : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        using var projected = proj.forward(input);
+        using var projected = proj.call(input);
         var halves = projected.chunk(2, -1);
         using var hidden = halves[0];
         using var gate = halves[1];

@@ -40,14 +40,14 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
     {
         using var h1 = norm1.forward(input);
         using var a1 = nn.functional.silu(h1);
-        using var c1 = conv1.forward(a1);
+        using var c1 = conv1.call(a1);
         using var h2 = time_emb_proj is null ? c1.alias() : AddTime(c1, temb);
         using var n2 = norm2.forward(h2);
         using var a2 = nn.functional.silu(n2);
-        using var c2 = conv2.forward(a2);
+        using var c2 = conv2.call(a2);
         if (conv_shortcut is null)
             return input + c2;
-        using var shortcut = conv_shortcut.forward(input);
+        using var shortcut = conv_shortcut.call(input);
         return shortcut + c2;
     }
 

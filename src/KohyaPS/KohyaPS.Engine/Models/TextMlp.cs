@@ -19,10 +19,10 @@ public sealed class TextMlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        using var h = fc1.forward(input);
+        using var h = fc1.call(input);
         using var scaled = h * 1.702;
         using var gate = scaled.sigmoid();
         using var activated = h * gate;
-        return fc2.forward(activated);
+        return fc2.call(activated);
     }
 }

@@ -26,13 +26,13 @@ public sealed class TextSelfAttention : nn.Module<Tensor, Tensor>
     /// <param name="hidden">[B, L, width]; each position attends to itself and earlier positions only.</param>
     public override Tensor forward(Tensor hidden)
     {
-        using var q = SplitHeads(q_proj.forward(hidden));
-        using var k = SplitHeads(k_proj.forward(hidden));
-        using var v = SplitHeads(v_proj.forward(hidden));
+        using var q = SplitHeads(q_proj.call(hidden));
+        using var k = SplitHeads(k_proj.call(hidden));
+        using var v = SplitHeads(v_proj.call(hidden));
         using var attended = nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
         using var tokensFirst = attended.transpose(1, 2);
         using var merged = tokensFirst.reshape(hidden.shape[0], hidden.shape[1], hidden.shape[2]);
-        return out_proj.forward(merged);
+        return out_proj.call(merged);
     }
 
     private Tensor SplitHeads(Tensor x)

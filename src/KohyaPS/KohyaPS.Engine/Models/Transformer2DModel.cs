@@ -36,7 +36,7 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
     {
         long b = input.shape[0], h = input.shape[2], w = input.shape[3];
         using var normed = norm.forward(input);
-        using var projected = proj_in.forward(normed);
+        using var projected = proj_in.call(normed);
         long inner = projected.shape[1];
         Tensor tokens;
         using (var channelsLast = projected.permute(0, 2, 3, 1))
@@ -51,7 +51,7 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
             using var grid = tokens.view(b, h, w, inner);
             using var channelsFirst = grid.permute(0, 3, 1, 2);
             using var spatial = channelsFirst.contiguous();
-            using var output = proj_out.forward(spatial);
+            using var output = proj_out.call(spatial);
             return output + input;
         }
     }

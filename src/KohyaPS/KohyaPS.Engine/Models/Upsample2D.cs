@@ -25,6 +25,6 @@ public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
         using var upsampled = outputSize is null
             ? nn.functional.interpolate(input, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest)
             : nn.functional.interpolate(input, size: outputSize, mode: InterpolationMode.Nearest);
-        return conv.forward(upsampled);
+        return conv.call(upsampled);
     }
 }

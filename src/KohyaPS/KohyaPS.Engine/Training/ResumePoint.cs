@@ -91,6 +91,13 @@ internal sealed class ResumePoint
         return file.ReadAll().ToDictionary(t => t.Name, t => t.Tensor, StringComparer.Ordinal);
     }
 
+    /// <summary>The <c>__metadata__</c> of model.safetensors (a LoRA checkpoint names its base there).</summary>
+    public IReadOnlyDictionary<string, string> ReadModelMetadata()
+    {
+        using var file = SafetensorsFile.Open(ModelPath);
+        return file.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
     public OptimizerState ReadOptimizer()
     {
         const string prefix = "kohyaps.optimizer.";

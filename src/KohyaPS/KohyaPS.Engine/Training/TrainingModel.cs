@@ -1,5 +1,6 @@
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Models;
+using KohyaPS.Engine.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -10,17 +11,33 @@ namespace KohyaPS.Engine.Training;
 /// What is trained: the UNet and the text encoder that conditions it, with the tokenizer that feeds the
 /// encoder. Parameter and tensor names carry the prefixes <c>unet.</c> and <c>text_encoder.</c>.
 /// </summary>
+/// <remarks>
+/// With a LoRA network (Network.Type lora) the UNet and text encoder are the frozen base: every base parameter has
+/// <c>requires_grad</c> false, only the adapters are trainable, and <see cref="StateTensors"/> — what a checkpoint's
+/// model.safetensors holds — is the adapters alone (<see cref="LoraNetwork"/> names them). The base is the model the
+/// run's seed initialises; <see cref="BaseHash"/> identifies it and goes into the checkpoint's metadata, so a resume
+/// that rebuilds a different base is refused instead of silently training on other weights.
+/// </remarks>
 public sealed class TrainingModel : IDisposable
 {
     public const string UNetPrefix = "unet.";
     public const string TextEncoderPrefix = "text_encoder.";
 
-    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, WordTokenizer tokenizer, Device device, bool trainTextEncoder)
+    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, WordTokenizer tokenizer, Device device, bool trainTextEncoder, LoraSettings? lora)
     {
         UNet = unet;
         TextEncoder = textEncoder;
         Tokenizer = tokenizer;
         Device = device;
+        if (lora is not null)
+        {
+            foreach (var p in unet.parameters().Concat(textEncoder.parameters())) p.requires_grad = false;
+            if (device.type != DeviceType.META)
+                BaseHash = LoraBaseHash.Compute(BaseStateTensors());
+            Lora = LoraNetwork.Inject(unet, textEncoder, lora);
+            TrainableParameters = Lora.Parameters().ToList();
+            return;
+        }
         var trainable = unet.named_parameters().Select(p => (UNetPrefix + p.name, p.parameter));
         if (trainTextEncoder)
             trainable = trainable.Concat(textEncoder.named_parameters().Select(p => (TextEncoderPrefix + p.name, p.parameter)));
@@ -35,27 +52,38 @@ public sealed class TrainingModel : IDisposable
     public Device Device { get; }
     public IReadOnlyList<(string Name, Parameter Param)> TrainableParameters { get; }
 
-    /// <summary>Builds the model with weights drawn from <paramref name="seed"/> (identical for identical seeds).</summary>
-    public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device)
+    /// <summary>The LoRA adapters on the frozen base; null when the model's own weights are trained.</summary>
+    public LoraNetwork? Lora { get; }
+
+    /// <summary>SHA-256 of the frozen base weights (<see cref="LoraBaseHash"/>) of a LoRA model; null otherwise and on <c>meta</c>.</summary>
+    public string? BaseHash { get; }
+
+    /// <summary>
+    /// Builds the model with weights drawn from <paramref name="seed"/> (identical for identical seeds); with a LoRA
+    /// <paramref name="network"/>, the seeded model becomes the frozen base and the adapters are drawn after it.
+    /// </summary>
+    public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device, NetworkSection? network = null)
     {
         var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        var lora = LoraSettings.From(network, settings.TrainTextEncoder);
         torch.manual_seed(seed);
-        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder);
+        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder, lora);
     }
 
     /// <summary>
     /// The same model on the <c>meta</c> device: names, shapes and dtypes without memory or random draws
     /// (what a checkpoint checker compares files against).
     /// </summary>
-    public static TrainingModel CreateLayout(ModelSection settings, WordTokenizer tokenizer)
+    public static TrainingModel CreateLayout(ModelSection settings, WordTokenizer tokenizer, NetworkSection? network = null)
     {
         var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        var lora = LoraSettings.From(network, settings.TrainTextEncoder);
         // Initialisers draw from the default generator even on meta; put its state back so checking a
         // checkpoint never shifts the random stream of whatever runs next on this process.
         using var rng = torch.random.get_rng_state();
         try
         {
-            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder);
+            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder, lora);
         }
         finally
         {
@@ -71,13 +99,23 @@ public sealed class TrainingModel : IDisposable
         return (unetConfig, textConfig);
     }
 
-    private static TrainingModel Build(UNetConfig unetConfig, TextEncoderConfig textConfig, WordTokenizer tokenizer, Device device, bool trainTextEncoder)
+    private static TrainingModel Build(UNetConfig unetConfig, TextEncoderConfig textConfig, WordTokenizer tokenizer, Device device, bool trainTextEncoder,
+        LoraSettings? lora)
     {
         var unet = new UNet2DConditionModel(unetConfig, device);
         var text = new TextEncoder(textConfig, device);
         unet.train();
         text.train();
-        return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder);
+        try
+        {
+            return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder, lora);
+        }
+        catch
+        {
+            unet.Dispose();
+            text.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The UNet's prediction for noisy images, their timesteps and captions.</summary>
@@ -88,8 +126,11 @@ public sealed class TrainingModel : IDisposable
         return UNet.forward(noisy, timesteps, conditioning);
     }
 
-    /// <summary>Every weight and buffer, prefixed, in state-dict order (what a checkpoint stores).</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() =>
+    /// <summary>What a checkpoint stores: every weight and buffer, prefixed, in state-dict order — or only the LoRA adapters' tensors.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => Lora?.StateTensors() ?? BaseStateTensors();
+
+    /// <summary>The UNet's and text encoder's own weights and buffers, prefixed, in state-dict order.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> BaseStateTensors() =>
         UNet.state_dict().Select(kv => new KeyValuePair<string, Tensor>(UNetPrefix + kv.Key, kv.Value))
             .Concat(TextEncoder.state_dict().Select(kv => new KeyValuePair<string, Tensor>(TextEncoderPrefix + kv.Key, kv.Value)));
 
@@ -112,8 +153,51 @@ public sealed class TrainingModel : IDisposable
     private static string Preview(IReadOnlyList<string> keys) =>
         keys.Count <= 5 ? string.Join(", ", keys) : string.Join(", ", keys.Take(5)) + $", … ({keys.Count} in all)";
 
+    /// <summary>Metadata model.safetensors carries for this model: kohya's network keys and the base's identity for a LoRA; nothing otherwise.</summary>
+    public IReadOnlyDictionary<string, string> NetworkMetadata()
+    {
+        if (Lora is null)
+            return new Dictionary<string, string>();
+        var s = Lora.Settings;
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ss_network_module"] = "networks.lora",
+            ["ss_network_dim"] = s.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ss_network_alpha"] = s.Alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["ss_network_dropout"] = s.Dropout.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["kohyaps.lora_targets"] = string.Join(",", s.Targets),
+            [LoraBaseHash.SourceMetadataKey] = LoraBaseHash.SeedSource,
+        };
+        if (BaseHash is not null)
+            metadata[LoraBaseHash.MetadataKey] = BaseHash;
+        return metadata;
+    }
+
+    /// <summary>
+    /// For a LoRA model: refuses (<c>LoraBaseMismatch</c>) when the checkpoint's metadata names other base weights than
+    /// the ones this model was built on — another seed, preset, or a library version that initialises differently.
+    /// </summary>
+    public void EnsureSameBase(IReadOnlyDictionary<string, string> checkpointMetadata, string source)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointMetadata);
+        if (Lora is null)
+            return;
+        checkpointMetadata.TryGetValue(LoraBaseHash.MetadataKey, out string? saved);
+        if (saved is not null && saved == BaseHash)
+            return;
+        throw new KohyaException("LoraBaseMismatch", KohyaErrorKind.InvalidData,
+            saved is null
+                ? $"'{source}' holds LoRA weights but does not name the base weights they were trained on ({LoraBaseHash.MetadataKey})."
+                : $"'{source}' was trained on base weights {saved[..12]}…, but the base rebuilt now is {BaseHash?[..12]}…; the LoRA would continue on other weights.",
+            target: source)
+        {
+            RecommendedAction = "Resume with the KohyaPS and TorchSharp versions and settings (Training.Seed, Model) the run was started with.",
+        };
+    }
+
     public void Dispose()
     {
+        Lora?.Dispose();
         UNet.Dispose();
         TextEncoder.Dispose();
     }

@@ -16,6 +16,12 @@ public sealed class TrainingRequest
     /// <summary>Create the demo dataset under the run folder when no dataset is given.</summary>
     public bool Demo { get; init; }
 
+    /// <summary>
+    /// A kohya-format LoRA file whose weights a LoRA run starts from (weights only: the optimizer starts fresh);
+    /// null starts the adapters from their initialisation.
+    /// </summary>
+    public string? NetworkWeightsPath { get; init; }
+
     /// <summary>Writes the checkpoints; null means the standard writer (tests inject free-space faults here).</summary>
     public KohyaPS.Engine.Checkpoints.CheckpointWriter? CheckpointWriter { get; init; }
 

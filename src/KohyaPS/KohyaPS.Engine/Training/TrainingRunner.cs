@@ -20,7 +20,6 @@ public static class TrainingRunner
     {
         var hp = request.Hyperparameters.Clone();
         HyperparameterValidator.Validate(hp);
-        HyperparameterValidator.EnsureTrainable(hp);
         RejectLatentPresets(hp);
         TorchRuntime.EnsureLoaded();
         string run = Path.GetFullPath(request.OutputPath);
@@ -41,13 +40,14 @@ public static class TrainingRunner
         var threads = TrainingSession.ApplyThreads(hp.Resources.Threads);
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
         var tokenizer = WordTokenizer.FromCaptions(data.Captions, hp.Model.MaxTokens);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp));
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network);
+        var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
-        var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0 };
+        var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
         var lineage = new RunLineage(identity.RunId, Array.Empty<SegmentRecord>(), segment, null);
         using var session = new TrainingSession(identity, hp, data, model, new TrainingState(), lineage, observer, request.ExtraHooks, request.CheckpointWriter,
             faults: request.Faults);
-        return session.Run(cancellation, Array.Empty<string>());
+        return session.Run(cancellation, warnings);
     }
 
     public static KohyaTrainingResult Resume(ResumeRequest request, ITrainingObserver observer, CancellationToken cancellation)
@@ -83,7 +83,8 @@ public static class TrainingRunner
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
-        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device);
+        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network);
+        model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         var weights = saved.ReadModel();
         model.LoadState(weights, saved.ModelPath);
         foreach (var tensor in weights.Values) tensor.Dispose();
@@ -105,6 +106,22 @@ public static class TrainingRunner
                 session.Context.Optimizer.ImportState(optimizerState);
         observer.Verbose($"Resuming '{identity.RunName}' from {Path.GetFileName(checkpoint)} at step {saved.State.GlobalStep} towards {target}.");
         return session.Run(cancellation, warnings);
+    }
+
+    /// <summary>Loads a kohya LoRA file into a LoRA model's adapters (-NetworkWeights) and states what that means.</summary>
+    private static IReadOnlyList<string> StartingWeights(TrainingModel model, string? networkWeights, ITrainingObserver observer)
+    {
+        if (networkWeights is null)
+            return Array.Empty<string>();
+        if (model.Lora is null)
+            throw new KohyaException("NetworkWeightsNeedLora", KohyaErrorKind.InvalidArgument,
+                "LoRA weights were given to start from, but Network.Type is none (the model's own weights are trained).", target: "Network.Type")
+            {
+                RecommendedAction = "Set Network.Type to lora (Invoke-KohyaTraining -Network LoRA) with the file's dim and alpha.",
+            };
+        var warnings = Networks.LoraWeightsImport.Load(model.Lora, networkWeights);
+        foreach (var w in warnings) observer.Warning(w);
+        return warnings;
     }
 
     private static string RunOf(string checkpointPath) =>

@@ -25,7 +25,7 @@ internal static class StructureChecks
         TrainingModel layout;
         try
         {
-            layout = TrainingModel.CreateLayout(hp.Model, new WordTokenizer(state.Tokenizer.Vocabulary, state.Tokenizer.MaxLength));
+            layout = TrainingModel.CreateLayout(hp.Model, new WordTokenizer(state.Tokenizer.Vocabulary, state.Tokenizer.MaxLength), hp.Network);
         }
         catch (Exception ex) when (ex is KohyaException or ArgumentException)
         {
@@ -38,11 +38,14 @@ internal static class StructureChecks
         {
             var expected = layout.StateTensors().ToDictionary(kv => kv.Key, kv => (kv.Value.shape, kv.Value.dtype), StringComparer.Ordinal);
             facts["Preset"] = hp.Model.Preset;
+            if (layout.Lora is { } lora)
+                facts["Network"] = $"lora, {lora.Modules.Count} adapters, rank {lora.Settings.Rank}, alpha {lora.Settings.Alpha.ToString(CultureInfo.InvariantCulture)}";
             facts["Parameters"] = layout.TrainableParameters.Sum(p => p.Param.numel()).ToString(CultureInfo.InvariantCulture);
             if (model is null)
                 checks.Skip(ModelCheck, "model.safetensors has no readable header.");
             else
-                Compare(ModelCheck, "CheckpointModelMismatch", model, expected, $"the '{hp.Model.Preset}' model", checks);
+                Compare(ModelCheck, "CheckpointModelMismatch", model, expected,
+                    layout.Lora is null ? $"the '{hp.Model.Preset}' model" : $"the LoRA adapters on the '{hp.Model.Preset}' model", checks);
 
             if (optimizer is null)
             {
