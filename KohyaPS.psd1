@@ -31,6 +31,8 @@
         'Export-KohyaDatasetManifest'
         'Compare-KohyaDatasetManifest'
         'Test-KohyaDataset'
+        'Get-KohyaTrainingLog'
+        'Watch-KohyaTraining'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

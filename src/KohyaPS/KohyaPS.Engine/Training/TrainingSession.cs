@@ -32,7 +32,7 @@ internal sealed class TrainingSession : IDisposable
         _context = new TrainingContext(identity, hp, state, model, optimizer, lr, data, objective, observer);
         _log = new LossLogHook(identity.RunDirectory);
         _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson(), writer);
-        _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), _checkpoints, new StopRequestHook(identity.RunDirectory) };
+        _hooks = new List<ITrainingHook> { _log, new MetricLogHook(identity.RunDirectory), new EventLogHook(identity.RunDirectory), new Monitoring.TensorBoard.TensorBoardHook(identity.RunDirectory), new ProgressHook(observer), _checkpoints, new StopRequestHook(identity.RunDirectory), new SegmentLogHook(identity.RunDirectory) };
         _hooks.AddRange(extraHooks);
     }
 
