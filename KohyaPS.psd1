@@ -33,6 +33,7 @@
         'Test-KohyaDataset'
         'Get-KohyaTrainingLog'
         'Watch-KohyaTraining'
+        'Export-KohyaLossPlot'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
