@@ -10,8 +10,8 @@ BeforeAll {
         $bytes = [IO.File]::ReadAllBytes($Path)
         [Convert]::ToHexString($bytes, 0, 8) | Should -Be '89504E470D0A1A0A'
         [Text.Encoding]::ASCII.GetString($bytes, 12, 4) | Should -Be 'IHDR'
-        $w = [Buffers.Binary.BinaryPrimitives]::ReadInt32BigEndian([ReadOnlySpan[byte]]::new($bytes, 16, 4))
-        $h = [Buffers.Binary.BinaryPrimitives]::ReadInt32BigEndian([ReadOnlySpan[byte]]::new($bytes, 20, 4))
+        $w = ([int]$bytes[16] -shl 24) -bor ([int]$bytes[17] -shl 16) -bor ([int]$bytes[18] -shl 8) -bor $bytes[19]
+        $h = ([int]$bytes[20] -shl 24) -bor ([int]$bytes[21] -shl 16) -bor ([int]$bytes[22] -shl 8) -bor $bytes[23]
         "${w}x${h}"
     }
 }
