@@ -36,8 +36,11 @@ Describe 'Monitoring a training' {
             $null = $ps.AddScript("Import-Module '$(Get-KohyaTestManifest)'; Watch-KohyaTraining -Path '$Run'")
             $async = $ps.BeginInvoke()
             Wait-KohyaLogLines -Run $Run -Count 2 | Should -BeGreaterOrEqual 2
+            $ps.InvocationStateInfo.State | Should -Be 'Running' -Because "the watch follows the job ($($ps.Streams.Error))"
             $ps.Stop()
             $async.IsCompleted | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $ps.Streams.Error.Count | Should -Be 0
         }
         finally { $ps.Dispose() }
         $job.State | Should -Be 'Running' -Because 'stopping a watch must not stop the training'
@@ -110,8 +113,8 @@ Describe 'Monitoring errors' {
         $err3[0].CategoryInfo.Category | Should -Be 'InvalidData'
     }
 
-    It 'Watch-KohyaTraining: RunNotFound for a missing folder; WatchTimedOut when a held run logs nothing in time' {
-        { Watch-KohyaTraining -Path (Join-Path $Dir 'missing') -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound*'
+    It 'Watch-KohyaTraining: RunNotFound for a folder in a missing folder; WatchTimedOut when a held run logs nothing in time' {
+        { Watch-KohyaTraining -Path (Join-Path $Dir 'missing/run') -ErrorAction Stop } | Should -Throw -ErrorId 'RunNotFound*'
         $held = Join-Path $Dir 'held'
         New-Item -ItemType Directory (Join-Path $held 'logs') -Force | Out-Null
         Set-Content (Join-Path $held 'logs/segments.jsonl') -Value '{"event":"start","segment":"s","start_step":0,"target_step":5}'

@@ -99,7 +99,15 @@ public sealed class TrainingLogReaderTests : IDisposable
         Assert.Equal("Stopped", follower.Poll().Reason);
         var late = new TrainingLogFollower(_run, TimeSpan.Zero).Poll();
         Assert.Equal((true, "NotRunning", 0), (late.Finished, late.Reason, late.Records.Count));
-        var ex = Assert.Throws<KohyaException>(() => new TrainingLogFollower(Path.Combine(_run, "nope"), TimeSpan.Zero));
+        // A folder not there yet is waited for (a job creates it when it starts); a missing parent is a wrong path at once.
+        var notYet = new TrainingLogFollower(Path.Combine(_run, "later"), TimeSpan.FromMinutes(5));
+        Assert.False(notYet.Poll().Finished);
+        Directory.CreateDirectory(Path.Combine(_run, "later", "logs"));
+        File.WriteAllText(Path.Combine(_run, "later", "logs", "train.jsonl"), Step(1, "z", 1) + "\n");
+        Assert.Equal(new long[] { 1 }, notYet.Poll().Records.Select(r => r.Step));
+        var never = new TrainingLogFollower(Path.Combine(_run, "never"), TimeSpan.Zero);
+        Assert.Equal("RunNotFound", Assert.Throws<KohyaException>(() => never.Poll()).ErrorId);
+        var ex = Assert.Throws<KohyaException>(() => new TrainingLogFollower(Path.Combine(_run, "no", "such"), TimeSpan.Zero));
         Assert.Equal("RunNotFound", ex.ErrorId);
     }
 }

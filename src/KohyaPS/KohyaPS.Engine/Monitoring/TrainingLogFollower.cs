@@ -26,7 +26,8 @@ public sealed class TrainingLogFollower
     private readonly TimeSpan _startGrace;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly HashSet<string> _segmentsSeen = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _endedBefore;
+    private readonly HashSet<string> _endedBefore = new(StringComparer.Ordinal);
+    private bool _initialized;
     private long _offset;
     private long _lastStep;
     private bool _sawTarget;
@@ -34,23 +35,36 @@ public sealed class TrainingLogFollower
     public TrainingLogFollower(string runDirectory, TimeSpan startGrace)
     {
         _run = TrainingLogFiles.RunOf(runDirectory);
-        if (!Directory.Exists(_run))
-            throw new KohyaException("RunNotFound", KohyaErrorKind.ObjectNotFound, $"Run folder '{_run}' does not exist.", target: _run)
-            {
-                RecommendedAction = "Give the -OutputPath of the training to watch; the folder exists as soon as it starts.",
-            };
+        // A job just started may not have created its folder yet; a folder whose parent is missing is a wrong path.
+        if (!Directory.Exists(_run) && !Directory.Exists(Path.GetDirectoryName(_run)))
+            throw RunNotFound();
         _name = Path.GetFileName(_run);
         _startGrace = startGrace;
+        if (Directory.Exists(_run))
+            Initialize(everything: false);
+    }
+
+    public string RunPath => _run;
+
+    /// <summary>
+    /// Where to begin: the first line of the segment running now, else the end of the log — or, for a folder that
+    /// appeared after the watch began (<paramref name="everything"/>), its first line.
+    /// </summary>
+    private void Initialize(bool everything)
+    {
+        _initialized = true;
+        if (everything)
+            return;
         var segments = ReadSegments();
-        _endedBefore = segments.Where(s => s.Ended).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        _endedBefore.UnionWith(segments.Where(s => s.Ended).Select(s => s.Id));
         var running = segments.LastOrDefault(s => !s.Ended);
-        // Where to begin: the first line of the running segment, else the end of the log.
-        var lines = JsonLinesReader.ReadComplete(TrainingLogFiles.TrainLog(_run), 0, out long end);
+        string path = TrainingLogFiles.TrainLog(_run);
+        var lines = JsonLinesReader.ReadComplete(path, 0, out long end);
         _offset = end;
         long position = 0;
         foreach (var line in lines)
         {
-            var step = TrainingLogFiles.ParseStep(JsonLinesReader.Parse(line, TrainingLogFiles.TrainLog(_run), 0));
+            var step = TrainingLogFiles.ParseStep(JsonLinesReader.Parse(line, path, 0));
             if (running is not null && step.Segment == running.Id)
             {
                 _offset = position;
@@ -62,10 +76,25 @@ public sealed class TrainingLogFollower
         }
     }
 
-    public string RunPath => _run;
+    private KohyaException RunNotFound() =>
+        new("RunNotFound", KohyaErrorKind.ObjectNotFound, $"Run folder '{_run}' does not exist.", target: _run)
+        {
+            RecommendedAction = "Give the -OutputPath of the training to watch; the folder exists as soon as it starts.",
+        };
+
 
     public FollowUpdate Poll()
     {
+        if (!_initialized)
+        {
+            if (!Directory.Exists(_run))
+            {
+                if (_clock.Elapsed >= _startGrace)
+                    throw RunNotFound();
+                return new FollowUpdate(Array.Empty<KohyaTrainingLogRecord>(), null, 0, false, null);
+            }
+            Initialize(everything: true);
+        }
         var segments = ReadSegments();
         var current = segments.LastOrDefault(s => !_endedBefore.Contains(s.Id));
         var records = new List<KohyaTrainingLogRecord>();
