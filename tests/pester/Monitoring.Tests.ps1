@@ -28,23 +28,8 @@ Describe 'Monitoring a training' {
         Remove-Item $Dir -Recurse -Force -ErrorAction SilentlyContinue
     }
 
-    It 'Watch-KohyaTraining follows a Start-KohyaTraining job to its end; stopping a watch leaves the training running' {
+    It 'Watch-KohyaTraining follows a Start-KohyaTraining job to its end' {
         $job = Start-KohyaTraining -ConfigPath $Config -Demo -MaxSteps 8 -OutputPath $Run
-        # A watch stopped the way Ctrl+C stops it (StopProcessing) after two steps.
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$(Get-KohyaTestManifest)'; Watch-KohyaTraining -Path '$Run'")
-            $async = $ps.BeginInvoke()
-            Wait-KohyaLogLines -Run $Run -Count 2 | Should -BeGreaterOrEqual 2
-            $ps.InvocationStateInfo.State | Should -Be 'Running' -Because "the watch follows the job ($($ps.Streams.Error))"
-            $ps.Stop()
-            $async.IsCompleted | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            $ps.Streams.Error.Count | Should -Be 0
-        }
-        finally { $ps.Dispose() }
-        $job.State | Should -Be 'Running' -Because 'stopping a watch must not stop the training'
-
         $records = @(Watch-KohyaTraining -Path $Run -Timeout 600 -Verbose 4>&1)
         $verbose = $records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
         $records = @($records | Where-Object { $_ -is [KohyaPS.Contracts.KohyaTrainingLogRecord] })
@@ -124,6 +109,27 @@ Describe 'Monitoring errors' {
         $watch.Elapsed.TotalSeconds | Should -BeLessThan 10
         $err[0].FullyQualifiedErrorId | Should -BeLike 'WatchTimedOut*'
         $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'Watch-KohyaTraining: stopping it the way Ctrl+C does (StopProcessing) ends the watch at once' {
+        $held = Join-Path $Dir 'held-stop'
+        New-Item -ItemType Directory (Join-Path $held 'logs') -Force | Out-Null
+        Set-Content (Join-Path $held 'logs/segments.jsonl') -Value '{"event":"start","segment":"s","start_step":0,"target_step":5}'
+        Set-Content (Join-Path $held '.kohyaps.lock.owner') -Value "pid $PID on $([Environment]::MachineName) since now"
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$(Get-KohyaTestManifest)'; Watch-KohyaTraining -Path '$held' -PollIntervalMilliseconds 100")
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Seconds 2
+            $ps.InvocationStateInfo.State | Should -Be 'Running' -Because "the run is held and logs nothing: the watch waits ($($ps.Streams.Error))"
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $async.IsCompleted | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $ps.Streams.Error.Count | Should -Be 0
+        }
+        finally { $ps.Dispose() }
     }
 
     It 'Export-KohyaLossPlot: LossPlotExists without -Force, nothing written with -WhatIf, LossPlotNoRecords for an empty log' {

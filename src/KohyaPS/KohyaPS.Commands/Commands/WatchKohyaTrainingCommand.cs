@@ -66,6 +66,7 @@ public sealed class WatchKohyaTrainingCommand : KohyaCmdlet
                 }
                 _stop.Token.WaitHandle.WaitOne(PollIntervalMilliseconds);
             }
+            throw new PipelineStoppedException(); // Ctrl+C: the watch stops, the training goes on
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -73,7 +74,8 @@ public sealed class WatchKohyaTrainingCommand : KohyaCmdlet
         }
         finally
         {
-            WriteProgress(ProgressRecords.Completed(ActivityId, activity));
+            if (!Stopping)
+                WriteProgress(ProgressRecords.Completed(ActivityId, activity));
         }
     }
 
