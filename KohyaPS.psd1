@@ -39,6 +39,9 @@
         'Register-KohyaTrainingTask'
         'Get-KohyaTrainingTask'
         'Unregister-KohyaTrainingTask'
+        'Get-KohyaTrainingLog'
+        'Watch-KohyaTraining'
+        'Export-KohyaLossPlot'
     )
     FunctionsToExport    = @('Register-KohyaShouldOperator')
     AliasesToExport      = @()

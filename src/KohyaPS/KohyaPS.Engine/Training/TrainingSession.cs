@@ -38,13 +38,19 @@ internal sealed class TrainingSession : IDisposable
         _log = new LossLogHook(identity.RunDirectory);
         _checkpoints = new CheckpointHook(identity.RunDirectory, hp.Saving, lineage, data.DescribeJson, EnvironmentJson(), writer);
         _rollback = new RollbackExecutor(_context, _checkpoints, lineage);
-        // Guards and validation run before the checkpoint hook, so a save they ask for happens at this step.
-        _hooks = new List<ITrainingHook> { _log, new ProgressHook(observer), new LossGuardHook() };
+        // Logs first; guards and validation before the checkpoint hook, so a save they ask for happens at this step;
+        // the segment log last, so its end line follows the final save.
+        _hooks = new List<ITrainingHook>
+        {
+            _log, new MetricLogHook(identity.RunDirectory), new EventLogHook(identity.RunDirectory),
+            new Monitoring.TensorBoard.TensorBoardHook(identity.RunDirectory), new ProgressHook(observer), new LossGuardHook(),
+        };
         if (data.Validation is { } validation)
             _hooks.Add(new ValidationHook(validation));
         _hooks.Add(_checkpoints);
         _hooks.Add(new StopRequestHook(identity.RunDirectory));
         _hooks.Add(new Sampling.SamplingHook(hp));
+        _hooks.Add(new SegmentLogHook(identity.RunDirectory));
         _hooks.AddRange(extraHooks);
     }
 
