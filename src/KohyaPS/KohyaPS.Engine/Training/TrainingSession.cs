@@ -23,6 +23,9 @@ internal sealed class TrainingSession : IDisposable
     private readonly LossLogHook _log;
     private readonly CheckpointHook _checkpoints;
     private readonly RollbackExecutor _rollback;
+
+    /// <summary>The built-in hooks holding files open; disposed even when the run throws (a full disk, a refused save).</summary>
+    private readonly List<IDisposable> _owned;
     private readonly List<KohyaTrainingEvent> _events = new();
 
     public TrainingSession(RunIdentity identity, KohyaHyperparameterSet hp, TrainingData data, TrainingModel model,
@@ -51,6 +54,7 @@ internal sealed class TrainingSession : IDisposable
         _hooks.Add(new StopRequestHook(identity.RunDirectory));
         _hooks.Add(new Sampling.SamplingHook(hp));
         _hooks.Add(new SegmentLogHook(identity.RunDirectory));
+        _owned = _hooks.OfType<IDisposable>().ToList();
         _hooks.AddRange(extraHooks);
     }
 
@@ -144,8 +148,8 @@ internal sealed class TrainingSession : IDisposable
 
     public void Dispose()
     {
-        _checkpoints.Dispose();
-        _log.Dispose();
+        foreach (var hook in _owned)
+            hook.Dispose();
         _context.Optimizer.Dispose();
     }
 

@@ -51,7 +51,7 @@ public sealed class CheckpointVerifierTests : IClassFixture<VerifierFixture>
             true, false, "State", KohyaCheckStatus.Fail, "CheckpointStateInvalid"),
         ["state.json with a string step"] = new(d => EditText(F(d, CheckpointNames.StateFile), t => Replace(t, "\"globalStep\": 2", "\"globalStep\": \"2\"")),
             true, false, "State", KohyaCheckStatus.Fail, "CheckpointStateInvalid"),
-        ["state.json from a future format"] = new(d => EditText(F(d, CheckpointNames.StateFile), t => Replace(t, "\"formatVersion\": 1", "\"formatVersion\": 7")),
+        ["state.json from a future format"] = new(d => EditText(F(d, CheckpointNames.StateFile), t => Replace(t, $"\"formatVersion\": {CheckpointState.CurrentFormatVersion}", "\"formatVersion\": 7")),
             true, false, "State", KohyaCheckStatus.Fail, "CheckpointFormatUnsupported"),
         ["state unreadable skips structure"] = new(d => EditText(F(d, CheckpointNames.StateFile), t => t[..(t.Length / 2)]),
             true, false, StructureChecks.ModelCheck, KohyaCheckStatus.Skipped, ""),
