@@ -111,25 +111,32 @@ Describe 'Monitoring errors' {
         $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
     }
 
-    It 'Watch-KohyaTraining: stopping it the way Ctrl+C does (StopProcessing) ends the watch at once' {
+    It 'Watch-KohyaTraining: a real Ctrl+C in the terminal ends the watch at once' {
         $held = Join-Path $Dir 'held-stop'
         New-Item -ItemType Directory (Join-Path $held 'logs') -Force | Out-Null
         Set-Content (Join-Path $held 'logs/segments.jsonl') -Value '{"event":"start","segment":"s","start_step":0,"target_step":5}'
         Set-Content (Join-Path $held '.kohyaps.lock.owner') -Value "pid $PID on $([Environment]::MachineName) since now"
-        $ps = [powershell]::Create()
+        $out = Join-Path $Dir 'watch.out'
+        $session = Start-KohyaChildInTerminal -OutputPath $out -Script @"
+Import-Module `$env:KOHYA_MODULE_MANIFEST -ErrorAction Stop
+'WATCHING'
+Watch-KohyaTraining -Path '$held' -PollIntervalMilliseconds 100
+'AFTER'
+"@
         try {
-            $null = $ps.AddScript("Import-Module '$(Get-KohyaTestManifest)'; Watch-KohyaTraining -Path '$held' -PollIntervalMilliseconds 100")
-            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not ((Test-Path $out) -and (Get-Content $out -Raw) -match 'WATCHING') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
             Start-Sleep -Seconds 2
-            $ps.InvocationStateInfo.State | Should -Be 'Running' -Because "the run is held and logs nothing: the watch waits ($($ps.Streams.Error))"
+            (Get-Content $out -Raw) | Should -Not -Match 'EXIT=' -Because 'the run is held and logs nothing: the watch waits'
             $clock = [Diagnostics.Stopwatch]::StartNew()
-            $ps.Stop()
+            Send-KohyaCtrlC $session
+            while (-not ((Get-Content $out -Raw) -match 'EXIT=') -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 100 }
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
-            $async.IsCompleted | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            $ps.Streams.Error.Count | Should -Be 0
         }
-        finally { $ps.Dispose() }
+        finally { & tmux kill-session -t $session 2>$null }
+        $text = Get-Content $out -Raw
+        $text | Should -Match 'EXIT='
+        $text | Should -Not -Match 'AFTER' -Because 'Ctrl+C stops the pipeline, not only the watch'
     }
 
     It 'Export-KohyaLossPlot: LossPlotExists without -Force, nothing written with -WhatIf, LossPlotNoRecords for an empty log' {
