@@ -117,15 +117,7 @@ public static class CheckpointSampling
             throw new KohyaException("SamplingNeedsVae", KohyaErrorKind.NotImplemented,
                 $"Model.Preset '{hp.Model.Preset}' works in latent space and needs a VAE, which this version does not load yet.", target: saved.Path);
         }
-        var weights = saved.ReadModel();
-        try
-        {
-            model.LoadState(weights, saved.ModelPath);
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values) tensor.Dispose();
-        }
+        saved.LoadWeightsInto(model);
         return model;
     }
 

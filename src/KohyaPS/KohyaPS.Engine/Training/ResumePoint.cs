@@ -74,14 +74,12 @@ internal sealed class ResumePoint
         };
     }
 
-    public TrainingState TrainingState() => new()
+    public TrainingState TrainingState()
     {
-        GlobalStep = State.GlobalStep,
-        Epoch = State.Epoch,
-        BatchInEpoch = State.BatchInEpoch,
-        MicroBatches = State.MicroBatches,
-        SamplesSeen = State.SamplesSeen,
-    };
+        var state = new TrainingState();
+        RestorePosition(state);
+        return state;
+    }
 
     public WordTokenizer Tokenizer() => new(State.Tokenizer.Vocabulary, State.Tokenizer.MaxLength);
 
@@ -89,6 +87,30 @@ internal sealed class ResumePoint
     {
         using var file = SafetensorsFile.Open(ModelPath);
         return file.ReadAll().ToDictionary(t => t.Name, t => t.Tensor, StringComparer.Ordinal);
+    }
+
+    /// <summary>Copies the checkpoint's weights into <paramref name="model"/> (names and shapes must match) and frees the read copies.</summary>
+    public void LoadWeightsInto(TrainingModel model)
+    {
+        var weights = ReadModel();
+        try
+        {
+            model.LoadState(weights, ModelPath);
+        }
+        finally
+        {
+            foreach (var tensor in weights.Values) tensor.Dispose();
+        }
+    }
+
+    /// <summary>Puts the saved data position (step, epoch, batch, counters) into <paramref name="state"/>.</summary>
+    public void RestorePosition(TrainingState state)
+    {
+        state.GlobalStep = State.GlobalStep;
+        state.Epoch = State.Epoch;
+        state.BatchInEpoch = State.BatchInEpoch;
+        state.MicroBatches = State.MicroBatches;
+        state.SamplesSeen = State.SamplesSeen;
     }
 
     /// <summary>The <c>__metadata__</c> of model.safetensors (a LoRA checkpoint names its base there).</summary>

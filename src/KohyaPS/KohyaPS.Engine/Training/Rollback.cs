@@ -37,24 +37,11 @@ internal sealed class RollbackExecutor
             return null;
         long fromStep = _context.State.GlobalStep;
         var saved = ResumePoint.Load(target);
-        var weights = saved.ReadModel();
-        try
-        {
-            _context.Model.LoadState(weights, saved.ModelPath);
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values) tensor.Dispose();
-        }
+        saved.LoadWeightsInto(_context.Model);
         using (var optimizerState = saved.ReadOptimizer())
             _context.Optimizer.ImportState(optimizerState);
-        var position = saved.TrainingState();
-        var state = _context.State;
-        state.GlobalStep = position.GlobalStep;
-        state.Epoch = position.Epoch;
-        state.BatchInEpoch = position.BatchInEpoch;
-        state.MicroBatches = position.MicroBatches;
-        state.SamplesSeen = position.SamplesSeen;
+        saved.RestorePosition(_context.State);
+        long toStep = _context.State.GlobalStep;
 
         var m = _context.Monitors;
         double factor = _context.Hyperparameters.Monitoring.RollbackLearningRateFactor;
@@ -66,20 +53,20 @@ internal sealed class RollbackExecutor
 
         string name = Path.GetFileName(target);
         string note = string.Create(CultureInfo.InvariantCulture,
-            $"Rollback {m.Rollbacks} after {request.Reason} at step {fromStep}: restored {name} (step {position.GlobalStep}); learning rate x{factor:G3} (scale now {m.LearningRateScale:G3}).");
+            $"Rollback {m.Rollbacks} after {request.Reason} at step {fromStep}: restored {name} (step {toStep}); learning rate x{factor:G3} (scale now {m.LearningRateScale:G3}).");
         var segment = new SegmentRecord
         {
             SegmentId = Guid.NewGuid().ToString("N"),
             StartedUtc = DateTime.UtcNow,
-            StartStep = position.GlobalStep,
+            StartStep = toStep,
             ResumedFrom = name,
             Overrides = new List<string> { note },
         };
         _lineage.Segments.Add(segment);
         _lineage.LastCheckpointId = saved.State.CheckpointId;
         _context.BeginSegment(segment.SegmentId, segment.StartedUtc);
-        TrainingEvents.Raise(_context, "Rollback", "Rollback", note, position.GlobalStep, null, step: fromStep);
-        return new RollbackReport(fromStep, target, position.GlobalStep, m.LearningRateScale, request.Reason);
+        TrainingEvents.Raise(_context, "Rollback", "Rollback", note, toStep, null, step: fromStep);
+        return new RollbackReport(fromStep, target, toStep, m.LearningRateScale, request.Reason);
     }
 
     private string? NewestGoodBefore(long step)

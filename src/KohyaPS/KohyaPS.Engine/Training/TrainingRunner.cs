@@ -85,9 +85,7 @@ public static class TrainingRunner
 
         using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network);
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
-        var weights = saved.ReadModel();
-        model.LoadState(weights, saved.ModelPath);
-        foreach (var tensor in weights.Values) tensor.Dispose();
+        saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord
         {
