@@ -71,7 +71,7 @@ public sealed class CheckpointSnapshot : IDisposable
             Threads = TorchSharp.torch.get_num_threads(),
             Device = hp.Resources.Device,
             Dtype = hp.Resources.Dtype,
-            Tokenizer = new TokenizerState { Vocabulary = context.Model.Tokenizer.Vocabulary.ToList(), MaxLength = context.Model.Tokenizer.MaxLength },
+            Tokenizer = context.Model.Tokenizer.Describe(),
             Reason = reason,
             Segments = segments,
         };

@@ -11,7 +11,7 @@ namespace KohyaPS.Engine.Checkpoints;
 public sealed class CheckpointState
 {
     public const string FormatName = "kohyaps-checkpoint";
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
 
     public string Format { get; set; } = FormatName;
     public int FormatVersion { get; set; } = CurrentFormatVersion;
@@ -88,6 +88,10 @@ public sealed class CheckpointState
             throw Invalid(source, "a step, epoch or position is negative");
         if (state.Threads < 0 || state.Tokenizer.MaxLength < 0)
             throw Invalid(source, "threads or tokenizer length is negative");
+        if (state.Tokenizer.Kind is { } kind && kind != TokenizerState.WordKind && kind != TokenizerState.ClipKind)
+            throw Invalid(source, $"tokenizer kind '{kind}' is neither '{TokenizerState.WordKind}' nor '{TokenizerState.ClipKind}'");
+        if (state.Tokenizer.IsClip && (state.Tokenizer.VocabularySize is not > 0 || state.Tokenizer.Sha256 is not { Length: 64 }))
+            throw Invalid(source, "a clip tokenizer needs a positive vocabularySize and a 64-digit sha256");
         if (string.IsNullOrEmpty(state.RunId) || string.IsNullOrEmpty(state.CheckpointId))
             throw Invalid(source, "runId or checkpointId is missing");
         return state;
@@ -97,11 +101,29 @@ public sealed class CheckpointState
         new("CheckpointStateInvalid", KohyaErrorKind.InvalidData, $"'{source}' is not a valid checkpoint state: {detail}.", inner, source);
 }
 
-/// <summary>The demo tokenizer, restored exactly so token ids keep their meaning.</summary>
+/// <summary>
+/// The tokenizer: the demo's word tokenizer is restored exactly from <see cref="Vocabulary"/> so token ids keep their
+/// meaning; a CLIP tokenizer (<see cref="Kind"/> clip, format 3) is rebuilt from its files or the byte-level alphabet and
+/// checked against <see cref="Sha256"/>.
+/// </summary>
 public sealed class TokenizerState
 {
+    public const string WordKind = "word";
+    public const string ClipKind = "clip";
+
+    /// <summary>word (absent before format 3) or clip.</summary>
+    public string? Kind { get; set; }
+
     public List<string> Vocabulary { get; set; } = new();
     public int MaxLength { get; set; }
+
+    /// <summary>Largest id + 1 of a CLIP tokenizer (the text encoder's vocabulary); null for the word tokenizer.</summary>
+    public int? VocabularySize { get; set; }
+
+    /// <summary>A CLIP tokenizer's identity (<see cref="Models.Clip.ClipTokenizer.Identity"/>); null for the word tokenizer.</summary>
+    public string? Sha256 { get; set; }
+
+    public bool IsClip => string.Equals(Kind, ClipKind, StringComparison.Ordinal);
 }
 
 /// <summary>One segment of a run's history (fresh start or resume).</summary>

@@ -8,7 +8,7 @@ namespace KohyaPS.Engine.Hyperparameters;
 /// </summary>
 public static class HyperparameterPresets
 {
-    public static IReadOnlyList<string> Names { get; } = new[] { "tiny", "small", "sd15" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "tiny", "small", "tiny-sd", "sd15" };
 
     public static KohyaHyperparameterSet Create(string name)
     {
@@ -19,6 +19,13 @@ public static class HyperparameterPresets
                 // Seconds per run on two cores: the test and example configuration.
                 set.Model.Preset = "tiny";
                 set.Model.MaxTokens = 12;
+                set.Data.Resolution = 16;
+                set.Data.BatchSize = 4;
+                break;
+            case "tiny-sd":
+                // The latent path in miniature (tiny VAE, CLIP byte-level tokenizer): seconds per run, for tests.
+                set.Model.Preset = "tiny-sd";
+                set.Model.MaxTokens = 40;
                 set.Data.Resolution = 16;
                 set.Data.BatchSize = 4;
                 break;

@@ -5,7 +5,7 @@ namespace KohyaPS.Engine.Hyperparameters;
 /// <summary>Checks a hyperparameter set before any work starts; every message names its option.</summary>
 public static class HyperparameterValidator
 {
-    public static readonly string[] Presets = { "tiny", "small", "sd15" };
+    public static readonly string[] Presets = { "tiny", "small", "tiny-sd", "sd15" };
     public static readonly string[] Dtypes = { "float32" };
     public static readonly string[] NetworkTypes = { "none", "lora" };
     public static readonly string[] LossSpikeActions = { "warn", "rollback", "stop" };
@@ -34,6 +34,9 @@ public static class HyperparameterValidator
         OneOf(set.Model.Preset, Presets, "Model.Preset");
         Check(set.Model.MaxTokens is >= 2 and <= 512, "Model.MaxTokens", "must be between 2 and 512.");
         Check(set.Model.TextEncoderLayers is >= 1 and <= 48, "Model.TextEncoderLayers", "must be between 1 and 48.");
+        bool latent = Training.ModelBlueprint.IsLatentPreset(set.Model.Preset ?? "");
+        Check(latent || string.IsNullOrEmpty(set.Model.Path), "Model.Path", $"needs a latent preset (tiny-sd or sd15); '{set.Model.Preset}' trains in pixel space on a seed-initialised model.");
+        Check(latent || string.IsNullOrEmpty(set.Model.TokenizerPath), "Model.TokenizerPath", $"needs a latent preset (tiny-sd or sd15); '{set.Model.Preset}' uses the word tokenizer built from the captions.");
 
         OneOf(set.Network.Type, NetworkTypes, "Network.Type");
         Check(set.Network.Dim is >= 1 and <= 1024, "Network.Dim", "must be between 1 and 1024.");

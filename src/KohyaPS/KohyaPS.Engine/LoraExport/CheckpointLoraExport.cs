@@ -111,7 +111,7 @@ public static class CheckpointLoraExport
     /// <summary>The weights the run started from, rebuilt from its seed; the caller's random stream is left as it was.</summary>
     private static Dictionary<string, Tensor> InitialWeights(KohyaHyperparameterSet hp, CheckpointState state)
     {
-        var tokenizer = new WordTokenizer(state.Tokenizer.Vocabulary, state.Tokenizer.MaxLength);
+        var tokenizer = CaptionTokenizers.FromState(hp.Model, state.Tokenizer, "state.json");
         using var rng = torch.random.get_rng_state();
         try
         {

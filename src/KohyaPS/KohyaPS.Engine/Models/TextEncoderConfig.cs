@@ -70,15 +70,15 @@ public sealed record TextEncoderConfig
     };
 
     /// <summary>The names <see cref="FromPreset"/> accepts.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small", "sd15" });
+    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small", "tiny-sd", "sd15" });
 
-    /// <summary>A preset by name ("tiny", "small", "sd15" = <see cref="ClipVitL14"/>; case-insensitive).</summary>
+    /// <summary>A preset by name ("tiny" and "tiny-sd" = <see cref="Tiny"/>, "small", "sd15" = <see cref="ClipVitL14"/>; case-insensitive).</summary>
     public static TextEncoderConfig FromPreset(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         return name.Trim().ToLowerInvariant() switch
         {
-            "tiny" => Tiny,
+            "tiny" or "tiny-sd" => Tiny,
             "small" => Small,
             "sd15" => ClipVitL14,
             _ => throw new KohyaException("UnknownModelPreset", KohyaErrorKind.InvalidArgument,

@@ -107,8 +107,14 @@ public sealed record UNetConfig
         NormNumGroups = 8,
     };
 
+    /// <summary>
+    /// For tests of the latent path: <see cref="Tiny"/> on the 4-channel latents of <see cref="Vae.VaeConfig.Tiny"/>
+    /// (16 px images → 8 px latents).
+    /// </summary>
+    public static UNetConfig TinySd { get; } = Tiny with { InChannels = 4, OutChannels = 4, SampleSize = 8 };
+
     /// <summary>The names <see cref="FromPreset"/> accepts.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small", "sd15" });
+    public static IReadOnlyList<string> PresetNames { get; } = Array.AsReadOnly(new[] { "tiny", "small", "tiny-sd", "sd15" });
 
     /// <summary>A preset by name ("tiny", "small", "sd15"; case-insensitive).</summary>
     public static UNetConfig FromPreset(string name)
@@ -117,6 +123,7 @@ public sealed record UNetConfig
         return name.Trim().ToLowerInvariant() switch
         {
             "tiny" => Tiny,
+            "tiny-sd" => TinySd,
             "small" => Small,
             "sd15" => Sd15,
             _ => throw new KohyaException("UnknownModelPreset", KohyaErrorKind.InvalidArgument,

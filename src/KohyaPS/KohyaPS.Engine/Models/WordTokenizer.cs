@@ -15,7 +15,7 @@ namespace KohyaPS.Engine.Models;
 /// words become <see cref="UnknownId"/>), then padding. The empty caption is begin + padding: the unconditional
 /// prompt for classifier-free guidance. <see cref="Vocabulary"/> and <see cref="MaxLength"/> restore it exactly.
 /// </summary>
-public sealed class WordTokenizer
+public sealed class WordTokenizer : ICaptionTokenizer
 {
     /// <summary>Id of padding after the caption's words.</summary>
     public const long PadId = 0;
@@ -126,6 +126,9 @@ public sealed class WordTokenizer
             ids[i + 1] = IdOf(words[i]);
         return ids;
     }
+
+    /// <summary>The whole vocabulary and length: the word tokenizer is restored from the checkpoint itself.</summary>
+    public Checkpoints.TokenizerState Describe() => new() { Kind = Checkpoints.TokenizerState.WordKind, Vocabulary = Vocabulary.ToList(), MaxLength = MaxLength };
 
     /// <summary>Encodes captions into a [B, MaxLength] int64 tensor.</summary>
     public Tensor EncodeBatch(IReadOnlyList<string> captions, Device? device = null)

@@ -104,20 +104,23 @@ public static class CheckpointSampling
         {
             try
             {
-                model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device);
+                model = TrainingModel.Create(hp.Model, saved.Tokenizer(hp.Model), hp.Training.Seed, device, hp.Network);
             }
             finally
             {
                 torch.random.set_rng_state(rng);
             }
         }
-        if (model.UNet.Config.InChannels != 3)
+        try
+        {
+            model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
+            saved.LoadWeightsInto(model);
+        }
+        catch
         {
             model.Dispose();
-            throw new KohyaException("SamplingNeedsVae", KohyaErrorKind.NotImplemented,
-                $"Model.Preset '{hp.Model.Preset}' works in latent space and needs a VAE, which this version does not load yet.", target: saved.Path);
+            throw;
         }
-        saved.LoadWeightsInto(model);
         return model;
     }
 

@@ -30,18 +30,23 @@ public static class SampleRenderer
     public const string GridFile = "grid.png";
     public const string IndexFile = "samples.json";
 
-    /// <summary>x0 in [-1, 1] for one job, shaped [1, 3, H, W].</summary>
+    /// <summary>
+    /// The image in [-1, 1] for one job, shaped [1, 3, H, W]: x0 itself for a pixel model; for a latent model the
+    /// sampler works on latents of H/f × W/f (f the VAE's downsampling) and the VAE decodes its result.
+    /// </summary>
     public static Tensor Generate(TrainingModel model, NoiseSchedule schedule, PredictionType prediction, SampleJob job)
     {
-        CheckSize(model.UNet.Config, job);
+        CheckSize(model, job);
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var generator = new Generator(unchecked((ulong)job.Seed), CPU);
-        var noise = randn(new long[] { 1, model.UNet.Config.InChannels, job.Height, job.Width }, dtype: ScalarType.Float32, generator: generator)
+        int f = model.SpatialFactor;
+        var noise = randn(new long[] { 1, model.UNet.Config.InChannels, job.Height / f, job.Width / f }, dtype: ScalarType.Float32, generator: generator)
             .to(model.Device);
         using var denoiser = new GuidedDenoiser(model, job.Prompt, job.NegativePrompt, job.GuidanceScale);
         var sampler = DiffusionSampler.Create(job.Sampler, schedule, prediction, job.Steps);
-        return sampler.Sample(noise, denoiser.Predict, generator).clamp(-1, 1).MoveToOuterDisposeScope();
+        var x0 = sampler.Sample(noise, denoiser.Predict, generator);
+        return model.ToImages(x0).clamp(-1, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Draws every job into <paramref name="target"/>; stops between images when cancelled.</summary>
@@ -50,7 +55,7 @@ public static class SampleRenderer
     {
         if (jobs.Count == 0)
             throw new KohyaException("SamplePromptsMissing", KohyaErrorKind.InvalidArgument, "There is nothing to sample: no prompts.", target: target.OutputDirectory);
-        foreach (var job in jobs) CheckSize(model.UNet.Config, job);
+        foreach (var job in jobs) CheckSize(model, job);
         Directory.CreateDirectory(target.OutputDirectory);
         bool unetTraining = model.UNet.training, textTraining = model.TextEncoder.training;
         var samples = new List<KohyaSample>();
@@ -103,10 +108,10 @@ public static class SampleRenderer
         Index = job.Index,
     };
 
-    /// <summary>The UNet halves the size once per down block but the last: the size must divide by that.</summary>
-    private static void CheckSize(UNetConfig config, SampleJob job)
+    /// <summary>The VAE divides the size by its factor and the UNet halves it once per down block but the last: the size must divide by both.</summary>
+    private static void CheckSize(TrainingModel model, SampleJob job)
     {
-        int factor = 1 << Math.Max(0, config.DownBlockTypes.Count - 1);
+        int factor = model.SizeMultiple;
         if (job.Width < factor || job.Height < factor || job.Width % factor != 0 || job.Height % factor != 0)
             throw new KohyaException("SampleSizeInvalid", KohyaErrorKind.InvalidArgument,
                 $"{job.Width}x{job.Height} does not fit the model: width and height must be multiples of {factor}.", target: $"{job.Width}x{job.Height}");

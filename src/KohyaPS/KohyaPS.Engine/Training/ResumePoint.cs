@@ -81,7 +81,8 @@ internal sealed class ResumePoint
         return state;
     }
 
-    public WordTokenizer Tokenizer() => new(State.Tokenizer.Vocabulary, State.Tokenizer.MaxLength);
+    /// <summary>The tokenizer the checkpoint was trained with (<see cref="CaptionTokenizers.FromState"/>).</summary>
+    public ICaptionTokenizer Tokenizer(ModelSection settings) => CaptionTokenizers.FromState(settings, State.Tokenizer, Path);
 
     public IReadOnlyDictionary<string, Tensor> ReadModel()
     {

@@ -89,7 +89,7 @@ public sealed class Trainer
             {
                 lastEpoch = state.Epoch;
                 using var batch = _context.Data.Load(state.Epoch, state.BatchInEpoch);
-                var x0 = batch.Pixels.to(_context.Model.Device);
+                var x0 = _context.Model.ToModelSpace(batch.Pixels, generator);
                 var noise = _context.Objective.SampleNoise(x0, generator);
                 var timesteps = _context.Objective.SampleTimesteps(x0.shape[0], x0.device, generator);
                 var noisy = _context.Objective.Schedule.AddNoise(x0, noise, timesteps);

@@ -1,5 +1,7 @@
 using KohyaPS.Contracts;
+using KohyaPS.Engine.Loading;
 using KohyaPS.Engine.Models;
+using KohyaPS.Engine.Models.Vae;
 using KohyaPS.Engine.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,27 +10,41 @@ using Parameter = TorchSharp.Modules.Parameter;
 namespace KohyaPS.Engine.Training;
 
 /// <summary>
-/// What is trained: the UNet and the text encoder that conditions it, with the tokenizer that feeds the
-/// encoder. Parameter and tensor names carry the prefixes <c>unet.</c> and <c>text_encoder.</c>.
+/// What is trained: the UNet and the text encoder that conditions it, with the tokenizer that feeds the encoder, and —
+/// for the latent presets — the frozen VAE whose latents the UNet denoises. Parameter and tensor names carry the
+/// prefixes <c>unet.</c> and <c>text_encoder.</c>; the VAE is never trained and never saved in a checkpoint (it is
+/// rebuilt from the seed or Model.Path, and its hash in the checkpoint's metadata makes a resume on another VAE fail).
 /// </summary>
 /// <remarks>
 /// With a LoRA network (Network.Type lora) the UNet and text encoder are the frozen base: every base parameter has
 /// <c>requires_grad</c> false, only the adapters are trainable, and <see cref="StateTensors"/> — what a checkpoint's
 /// model.safetensors holds — is the adapters alone (<see cref="LoraNetwork"/> names them). The base is the model the
-/// run's seed initialises; <see cref="BaseHash"/> identifies it and goes into the checkpoint's metadata, so a resume
+/// run's seed initialises or Model.Path loads; <see cref="BaseHash"/> identifies it and goes into the checkpoint's metadata, so a resume
 /// that rebuilds a different base is refused instead of silently training on other weights.
 /// </remarks>
 public sealed class TrainingModel : IDisposable
 {
     public const string UNetPrefix = "unet.";
     public const string TextEncoderPrefix = "text_encoder.";
+    public const string VaeHashMetadataKey = "kohyaps.vae_sha256";
 
-    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, WordTokenizer tokenizer, Device device, bool trainTextEncoder, LoraSettings? lora)
+    private readonly Lazy<string?> _vaeHash;
+
+    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, AutoencoderKL? vae, ICaptionTokenizer tokenizer, Device device,
+        bool trainTextEncoder, LoraSettings? lora, string baseSource)
     {
         UNet = unet;
         TextEncoder = textEncoder;
+        Vae = vae;
         Tokenizer = tokenizer;
         Device = device;
+        BaseSource = baseSource;
+        if (vae is not null)
+        {
+            foreach (var p in vae.parameters()) p.requires_grad = false;
+            vae.eval();
+        }
+        _vaeHash = new Lazy<string?>(() => vae is null || device.type == DeviceType.META ? null : LoraBaseHash.Compute(vae.state_dict()));
         if (lora is not null)
         {
             foreach (var p in unet.parameters().Concat(textEncoder.parameters())) p.requires_grad = false;
@@ -48,9 +64,21 @@ public sealed class TrainingModel : IDisposable
 
     public UNet2DConditionModel UNet { get; }
     public TextEncoder TextEncoder { get; }
-    public WordTokenizer Tokenizer { get; }
+
+    /// <summary>The frozen VAE of a latent model (tiny-sd, sd15); null for the pixel presets.</summary>
+    public AutoencoderKL? Vae { get; }
+    public ICaptionTokenizer Tokenizer { get; }
     public Device Device { get; }
     public IReadOnlyList<(string Name, Parameter Param)> TrainableParameters { get; }
+
+    /// <summary>Where the base weights came from: <see cref="LoraBaseHash.SeedSource"/>, or <c>model:&lt;file or folder name&gt;</c> for Model.Path.</summary>
+    public string BaseSource { get; }
+
+    /// <summary>Pixels per latent cell (the VAE's downsampling); 1 for a pixel model.</summary>
+    public int SpatialFactor => Vae?.Config.DownsampleFactor ?? 1;
+
+    /// <summary>Image sides this model takes are multiples of this (<see cref="ModelBlueprint.SizeMultipleOf"/>).</summary>
+    public int SizeMultiple => ModelBlueprint.SizeMultipleOf(UNet.Config, Vae?.Config);
 
     /// <summary>The LoRA adapters on the frozen base; null when the model's own weights are trained.</summary>
     public LoraNetwork? Lora { get; }
@@ -58,32 +86,55 @@ public sealed class TrainingModel : IDisposable
     /// <summary>SHA-256 of the frozen base weights (<see cref="LoraBaseHash"/>) of a LoRA model; null otherwise and on <c>meta</c>.</summary>
     public string? BaseHash { get; }
 
+    /// <summary>SHA-256 of the VAE's weights (computed once, when first asked); null without a VAE and on <c>meta</c>.</summary>
+    public string? VaeHash => _vaeHash.Value;
+
     /// <summary>
-    /// Builds the model with weights drawn from <paramref name="seed"/> (identical for identical seeds); with a LoRA
-    /// <paramref name="network"/>, the seeded model becomes the frozen base and the adapters are drawn after it.
+    /// Builds the model: from Model.Path (a diffusers folder or a single-file checkpoint) when set, otherwise with
+    /// weights drawn from <paramref name="seed"/> (identical for identical seeds; the UNet, then the text encoder, then
+    /// the VAE). With a LoRA <paramref name="network"/> the model becomes the frozen base and the adapters are drawn
+    /// after it, from <paramref name="seed"/> as well.
     /// </summary>
-    public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device, NetworkSection? network = null)
+    public static TrainingModel Create(ModelSection settings, ICaptionTokenizer tokenizer, long seed, Device device, NetworkSection? network = null)
     {
-        var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var blueprint = ModelBlueprint.For(settings, tokenizer.VocabularySize, tokenizer.MaxLength);
         var lora = LoraSettings.From(network, settings.TrainTextEncoder);
+        if (blueprint.IsLatent && !string.IsNullOrEmpty(settings.Path))
+        {
+            var loaded = StableDiffusionLoader.Load(settings.Path, new StableDiffusionLoadOptions
+            {
+                Device = device, UNet = blueprint.UNet, Vae = blueprint.Vae!, TextEncoder = blueprint.TextEncoder, MaxTokens = tokenizer.MaxLength,
+            });
+            torch.manual_seed(seed);
+            return Assemble(loaded.UNet, loaded.TextEncoder, loaded.Vae, tokenizer, device, settings.TrainTextEncoder, lora,
+                "model:" + System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(settings.Path))));
+        }
         torch.manual_seed(seed);
-        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder, lora);
+        var unet = new UNet2DConditionModel(blueprint.UNet, device);
+        var text = new TextEncoder(blueprint.TextEncoder, device);
+        var vae = blueprint.Vae is { } vaeConfig ? new AutoencoderKL(vaeConfig, device) : null;
+        return Assemble(unet, text, vae, tokenizer, device, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource);
     }
 
     /// <summary>
-    /// The same model on the <c>meta</c> device: names, shapes and dtypes without memory or random draws
-    /// (what a checkpoint checker compares files against).
+    /// The trained part of the model on the <c>meta</c> device: names, shapes and dtypes without memory or random draws
+    /// (what a checkpoint checker compares files against). Needs no weight file, and builds no VAE (checkpoints hold none).
     /// </summary>
-    public static TrainingModel CreateLayout(ModelSection settings, WordTokenizer tokenizer, NetworkSection? network = null)
+    public static TrainingModel CreateLayout(ModelSection settings, int vocabularySize, int maxLength, NetworkSection? network = null)
     {
-        var (unetConfig, textConfig) = Configs(settings, tokenizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        var blueprint = ModelBlueprint.For(settings, vocabularySize, maxLength);
         var lora = LoraSettings.From(network, settings.TrainTextEncoder);
+        var meta = new Device(DeviceType.META);
         // Initialisers draw from the default generator even on meta; put its state back so checking a
         // checkpoint never shifts the random stream of whatever runs next on this process.
         using var rng = torch.random.get_rng_state();
         try
         {
-            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder, lora);
+            return Assemble(new UNet2DConditionModel(blueprint.UNet, meta), new TextEncoder(blueprint.TextEncoder, meta), null,
+                new LayoutTokenizer(vocabularySize, maxLength), meta, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource);
         }
         finally
         {
@@ -91,31 +142,62 @@ public sealed class TrainingModel : IDisposable
         }
     }
 
-    private static (UNetConfig UNet, TextEncoderConfig Text) Configs(ModelSection settings, WordTokenizer tokenizer)
+    private static TrainingModel Assemble(UNet2DConditionModel unet, TextEncoder text, AutoencoderKL? vae, ICaptionTokenizer tokenizer, Device device,
+        bool trainTextEncoder, LoraSettings? lora, string baseSource)
     {
-        var unetConfig = UNetConfig.FromPreset(settings.Preset);
-        var textConfig = TextEncoderConfig.ForUNet(unetConfig, tokenizer) with { Layers = settings.TextEncoderLayers };
-        textConfig.Validate();
-        return (unetConfig, textConfig);
-    }
-
-    private static TrainingModel Build(UNetConfig unetConfig, TextEncoderConfig textConfig, WordTokenizer tokenizer, Device device, bool trainTextEncoder,
-        LoraSettings? lora)
-    {
-        var unet = new UNet2DConditionModel(unetConfig, device);
-        var text = new TextEncoder(textConfig, device);
         unet.train();
         text.train();
         try
         {
-            return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder, lora);
+            return new TrainingModel(unet, text, vae, tokenizer, device, trainTextEncoder, lora, baseSource);
         }
         catch
         {
             unet.Dispose();
             text.Dispose();
+            vae?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// What the UNet trains on for a batch of images ([B, 3, H, W] in [-1, 1]): the pixels themselves, or for a latent
+    /// model the VAE's latents — each image encoded alone, a latent drawn from its posterior with <paramref name="generator"/>
+    /// and scaled by the VAE's scaling factor. No gradient flows into the VAE.
+    /// </summary>
+    public Tensor ToModelSpace(Tensor pixels, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        var x = pixels.to(Device);
+        if (Vae is null)
+            return x;
+        using var noGrad = torch.no_grad();
+        var latents = new Tensor[x.shape[0]];
+        for (int i = 0; i < latents.Length; i++)
+        {
+            using var image = x.narrow(0, i, 1);
+            using var posterior = Vae.Encode(image);
+            latents[i] = posterior.Sample(generator);
+        }
+        try
+        {
+            return torch.cat(latents, 0).mul_(Vae.Config.ScalingFactor);
+        }
+        finally
+        {
+            foreach (var t in latents) t.Dispose();
+        }
+    }
+
+    /// <summary>Images in [-1, 1]-ish from what the UNet denoised: the tensor itself, or the VAE's decoding of the unscaled latents.</summary>
+    public Tensor ToImages(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (Vae is null)
+            return x.alias();
+        using var noGrad = torch.no_grad();
+        using var unscaled = x / Vae.Config.ScalingFactor;
+        return Vae.Decode(unscaled);
     }
 
     /// <summary>The UNet's prediction for noisy images, their timesteps and captions.</summary>
@@ -153,21 +235,28 @@ public sealed class TrainingModel : IDisposable
     private static string Preview(IReadOnlyList<string> keys) =>
         keys.Count <= 5 ? string.Join(", ", keys) : string.Join(", ", keys.Take(5)) + $", … ({keys.Count} in all)";
 
-    /// <summary>Metadata model.safetensors carries for this model: kohya's network keys and the base's identity for a LoRA; nothing otherwise.</summary>
+    /// <summary>
+    /// Metadata model.safetensors carries for this model: the VAE's hash for a latent model; kohya's network keys and the
+    /// base's identity for a LoRA.
+    /// </summary>
     public IReadOnlyDictionary<string, string> NetworkMetadata()
     {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (VaeHash is { } vaeHash)
+            metadata[VaeHashMetadataKey] = vaeHash;
         if (Lora is null)
-            return new Dictionary<string, string>();
+            return metadata;
         var s = Lora.Settings;
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        foreach (var (key, value) in new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["ss_network_module"] = "networks.lora",
             ["ss_network_dim"] = s.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ss_network_alpha"] = s.Alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["ss_network_dropout"] = s.Dropout.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["kohyaps.lora_targets"] = string.Join(",", s.Targets),
-            [LoraBaseHash.SourceMetadataKey] = LoraBaseHash.SeedSource,
-        };
+            [LoraBaseHash.SourceMetadataKey] = BaseSource,
+        })
+            metadata[key] = value;
         if (BaseHash is not null)
             metadata[LoraBaseHash.MetadataKey] = BaseHash;
         return metadata;
@@ -180,6 +269,13 @@ public sealed class TrainingModel : IDisposable
     public void EnsureSameBase(IReadOnlyDictionary<string, string> checkpointMetadata, string source)
     {
         ArgumentNullException.ThrowIfNull(checkpointMetadata);
+        if (checkpointMetadata.TryGetValue(VaeHashMetadataKey, out string? savedVae) && VaeHash is { } vaeHash && savedVae != vaeHash)
+            throw new KohyaException("VaeMismatch", KohyaErrorKind.InvalidData,
+                $"'{source}' was trained on the latents of VAE {savedVae[..Math.Min(12, savedVae.Length)]}…, but the VAE rebuilt now is {vaeHash[..12]}…; the UNet would continue on other latents.",
+                target: source)
+            {
+                RecommendedAction = "Resume with the Model.Path (or Training.Seed) and KohyaPS version the run was started with.",
+            };
         if (Lora is null)
             return;
         checkpointMetadata.TryGetValue(LoraBaseHash.MetadataKey, out string? saved);
@@ -200,5 +296,16 @@ public sealed class TrainingModel : IDisposable
         Lora?.Dispose();
         UNet.Dispose();
         TextEncoder.Dispose();
+        Vae?.Dispose();
+    }
+
+    /// <summary>Stands in for the tokenizer of a <see cref="CreateLayout"/> model, which encodes nothing.</summary>
+    private sealed class LayoutTokenizer(int vocabularySize, int maxLength) : ICaptionTokenizer
+    {
+        public int VocabularySize { get; } = vocabularySize;
+        public int MaxLength { get; } = maxLength;
+        public Tensor EncodeBatch(IReadOnlyList<string> captions, Device? device = null) =>
+            throw new InvalidOperationException("A layout model has no weights to run.");
+        public Checkpoints.TokenizerState Describe() => new() { MaxLength = MaxLength, VocabularySize = VocabularySize };
     }
 }

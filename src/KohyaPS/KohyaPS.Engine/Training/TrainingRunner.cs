@@ -20,7 +20,6 @@ public static class TrainingRunner
     {
         var hp = request.Hyperparameters.Clone();
         HyperparameterValidator.Validate(hp);
-        RejectLatentPresets(hp);
         TorchRuntime.EnsureLoaded();
         string run = Path.GetFullPath(request.OutputPath);
         using var runLock = RunLock.Acquire(run);
@@ -39,8 +38,9 @@ public static class TrainingRunner
         foreach (var w in data.Index.Warnings) observer.Warning(w);
         var threads = TrainingSession.ApplyThreads(hp.Resources.Threads);
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
-        var tokenizer = WordTokenizer.FromCaptions(data.Captions, hp.Model.MaxTokens);
+        var tokenizer = CaptionTokenizers.ForNewRun(hp.Model, data.Captions);
         using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network);
+        CheckImageSizes(hp, model);
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -83,7 +83,8 @@ public static class TrainingRunner
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
-        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network);
+        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(hp.Model), hp.Training.Seed, device, hp.Network);
+        CheckImageSizes(hp, model);
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
@@ -196,13 +197,22 @@ public static class TrainingRunner
         return path;
     }
 
-    private static void RejectLatentPresets(KohyaHyperparameterSet hp)
+    /// <summary>Image sides (the resolution, and bucket steps when bucketing) must divide by what the model halves them by.</summary>
+    private static void CheckImageSizes(KohyaHyperparameterSet hp, TrainingModel model)
     {
-        var unet = UNetConfig.FromPreset(hp.Model.Preset);
-        if (unet.InChannels != 3)
-            throw new KohyaException("LatentModelNotTrainable", KohyaErrorKind.NotImplemented,
-                $"Model.Preset '{hp.Model.Preset}' works in latent space ({unet.InChannels} channels) and needs a VAE, which this version does not load yet; use tiny or small.",
-                target: "Model.Preset");
+        int multiple = model.SizeMultiple;
+        void Check(int side, string option)
+        {
+            if (side % multiple != 0)
+                throw new KohyaException("ResolutionNotDivisible", KohyaErrorKind.InvalidArgument,
+                    $"{option} is {side}, but the '{hp.Model.Preset}' model needs image sides that are multiples of {multiple}.", target: option)
+                {
+                    RecommendedAction = $"Use a multiple of {multiple}.",
+                };
+        }
+        Check(hp.Data.Resolution, "Data.Resolution");
+        if (hp.Data.EnableBucket)
+            Check(hp.Data.BucketResoSteps, "Data.BucketResoSteps");
     }
 
     private static void ReportTakeover(RunLock runLock, ITrainingObserver observer)

@@ -25,7 +25,8 @@ internal static class StructureChecks
         TrainingModel layout;
         try
         {
-            layout = TrainingModel.CreateLayout(hp.Model, new WordTokenizer(state.Tokenizer.Vocabulary, state.Tokenizer.MaxLength), hp.Network);
+            var (vocabularySize, maxLength) = CaptionTokenizers.ShapeOf(state.Tokenizer);
+            layout = TrainingModel.CreateLayout(hp.Model, vocabularySize, maxLength, hp.Network);
         }
         catch (Exception ex) when (ex is KohyaException or ArgumentException)
         {

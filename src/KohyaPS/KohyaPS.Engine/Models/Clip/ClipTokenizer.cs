@@ -20,7 +20,7 @@ namespace KohyaPS.Engine.Models.Clip;
 /// <see cref="PadId"/> (SD1 pads with the end token). Pieces missing from the vocabulary become the end token
 /// (CLIP's unknown token). Immutable apart from a cache of words already split; safe to share between threads.
 /// </summary>
-public sealed class ClipTokenizer
+public sealed class ClipTokenizer : ICaptionTokenizer
 {
     public const string BeginToken = "<|startoftext|>";
     public const string EndToken = "<|endoftext|>";
@@ -70,7 +70,12 @@ public sealed class ClipTokenizer
             _ranks.TryAdd((left, right), rank++);
         }
         MaxLength = maxLength;
+        _padToken = padToken;
+        _identity = new Lazy<string>(ComputeIdentity);
     }
+
+    private readonly string _padToken;
+    private readonly Lazy<string> _identity;
 
     /// <summary>Id of <c>&lt;|startoftext|&gt;</c> (49406 in CLIP's vocabulary).</summary>
     public int BeginId { get; }
@@ -89,6 +94,47 @@ public sealed class ClipTokenizer
 
     /// <summary>Number of merge rules.</summary>
     public int MergeCount => _ranks.Count;
+
+    /// <summary>
+    /// CLIP's byte-level alphabet without merges: the 256 byte symbols, the same 256 ending a word (ids 0–511, as in
+    /// CLIP's own vocabulary), then the begin and end tokens (512, 513). Every caption becomes one token per character;
+    /// nothing is unknown. What a seed-initialised latent model (Model.Path empty) tokenizes with: it needs no files.
+    /// </summary>
+    public static ClipTokenizer ByteLevel(int maxLength = DefaultMaxLength)
+    {
+        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int b = 0; b < 256; b++)
+            vocabulary[ClipByteEncoder.ForByte((byte)b).ToString()] = b;
+        for (int b = 0; b < 256; b++)
+            vocabulary[ClipByteEncoder.ForByte((byte)b) + EndOfWord] = 256 + b;
+        vocabulary[BeginToken] = 512;
+        vocabulary[EndToken] = 513;
+        return new ClipTokenizer(vocabulary, Array.Empty<(string, string)>(), maxLength);
+    }
+
+    /// <summary>SHA-256 (hex) of the vocabulary in id order, the merges in rank order, the pad token and the length: equal for equal tokenizers.</summary>
+    public string Identity => _identity.Value;
+
+    /// <summary>A CLIP tokenizer is rebuilt from its files (or <see cref="ByteLevel"/>) on resume; the checkpoint records its size and <see cref="Identity"/> to check it.</summary>
+    public Checkpoints.TokenizerState Describe() => new()
+    {
+        Kind = Checkpoints.TokenizerState.ClipKind,
+        MaxLength = MaxLength,
+        VocabularySize = VocabularySize,
+        Sha256 = Identity,
+    };
+
+    private string ComputeIdentity()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(string line) => hash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+        foreach (var (token, id) in _vocab.OrderBy(kv => kv.Value))
+            Add($"{id}\t{token}");
+        foreach (var ((left, right), rank) in _ranks.OrderBy(kv => kv.Value))
+            Add($"merge {rank} {left} {right}");
+        Add($"pad {_padToken} length {MaxLength}");
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
 
     /// <summary>Reads a model's <c>tokenizer/</c> files: <c>vocab.json</c> (token → id) and <c>merges.txt</c>.</summary>
     public static ClipTokenizer FromFiles(string vocabJsonPath, string mergesTxtPath, int maxLength = DefaultMaxLength, string padToken = EndToken)

@@ -18,6 +18,9 @@ public sealed class ValidationHook : ITrainingHook
     /// <summary>Mixed into the run's seed so validation noise never equals any training step's noise.</summary>
     private const ulong NoiseStream = 0x56414C4944415445UL; // "VALIDATE"
 
+    /// <summary>Mixed into the run's seed for the latents a latent model validates on.</summary>
+    private const ulong LatentStream = 0x56414C4C4154454EUL; // "VALLATEN"
+
     private readonly ValidationSet _set;
 
     public ValidationHook(ValidationSet set) => _set = set;
@@ -69,7 +72,9 @@ public sealed class ValidationHook : ITrainingHook
         {
             using var scope = NewDisposeScope();
             using var batch = set.Load(b);
-            var x0 = batch.Pixels.to(context.Model.Device);
+            // A latent model's latents are drawn once per batch from a generator of their own: fixed, like the noise.
+            using var latentGenerator = new Generator(StepSeeds.For(context.Hyperparameters.Training.Seed ^ (long)LatentStream, b), context.Model.Device);
+            var x0 = context.Model.ToModelSpace(batch.Pixels, latentGenerator);
             long n = x0.shape[0];
             for (int k = 0; k < count; k++)
             {
