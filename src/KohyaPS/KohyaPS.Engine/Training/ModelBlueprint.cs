@@ -42,9 +42,10 @@ public sealed record ModelBlueprint(UNetConfig UNet, TextEncoderConfig TextEncod
             return FromFolder(settings.Path, settings.Preset, maxLength);
         var unet = UNetConfig.FromPreset(settings.Preset);
         // sd15's text encoder is CLIP ViT-L/14 as released (49,408 ids, 77 positions, 12 layers), whatever the tokenizer.
+        // Other latent text encoders have CLIP's 77 positions too, so a caption length up to 77 fits every latent model.
         var text = settings.Preset.Trim().Equals("sd15", StringComparison.OrdinalIgnoreCase)
             ? TextEncoderConfig.ClipVitL14
-            : TextEncoderConfig.ForUNet(unet, vocabularySize, maxLength) with { Layers = settings.TextEncoderLayers };
+            : TextEncoderConfig.ForUNet(unet, vocabularySize, vae is null ? maxLength : Models.Clip.ClipTokenizer.DefaultMaxLength) with { Layers = settings.TextEncoderLayers };
         text.Validate();
         var blueprint = new ModelBlueprint(unet, text, vae);
         blueprint.CheckTokenizer(vocabularySize, maxLength, settings.Preset);

@@ -39,8 +39,8 @@ public static class TrainingRunner
         var threads = TrainingSession.ApplyThreads(hp.Resources.Threads);
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
         var tokenizer = CaptionTokenizers.ForNewRun(hp.Model, data.Captions);
+        CheckImageSizes(hp, tokenizer);
         using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network);
-        CheckImageSizes(hp, model);
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -83,8 +83,9 @@ public static class TrainingRunner
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
-        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(hp.Model), hp.Training.Seed, device, hp.Network);
-        CheckImageSizes(hp, model);
+        var tokenizer = saved.Tokenizer(hp.Model);
+        CheckImageSizes(hp, tokenizer);
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, device, hp.Network);
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
@@ -197,10 +198,13 @@ public static class TrainingRunner
         return path;
     }
 
-    /// <summary>Image sides (the resolution, and bucket steps when bucketing) must divide by what the model halves them by.</summary>
-    private static void CheckImageSizes(KohyaHyperparameterSet hp, TrainingModel model)
+    /// <summary>
+    /// Image sides (the resolution, and bucket steps when bucketing) must divide by what the model divides them by;
+    /// checked from the shapes alone, before any weight is built or loaded.
+    /// </summary>
+    private static void CheckImageSizes(KohyaHyperparameterSet hp, ICaptionTokenizer tokenizer)
     {
-        int multiple = model.SizeMultiple;
+        int multiple = ModelBlueprint.For(hp.Model, tokenizer.VocabularySize, tokenizer.MaxLength).SizeMultiple;
         void Check(int side, string option)
         {
             if (side % multiple != 0)

@@ -1,0 +1,234 @@
+using KohyaPS.Contracts;
+using KohyaPS.Engine;
+using KohyaPS.Engine.Checkpoints;
+using KohyaPS.Engine.Checkpoints.Safetensors;
+using KohyaPS.Engine.Checkpoints.Verification;
+using KohyaPS.Engine.Loading;
+using KohyaPS.Engine.Models.Clip;
+using KohyaPS.Engine.Networks;
+using KohyaPS.Engine.Sampling;
+using KohyaPS.Engine.Training;
+using KohyaPS.Tests.Models;
+using KohyaPS.Tests.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KohyaPS.Tests.Latent;
+
+/// <summary>
+/// The latent path end to end on the tiny-sd preset — VAE latents, CLIP tokenizer, 4-channel UNet — through train → save →
+/// interrupt → resume → sample, and the Model.Path start from a Stable Diffusion diffusers folder.
+/// </summary>
+[Collection(TorchDefaultGeneratorCollection.Name)]
+public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
+{
+    private readonly LatentTrainingFixture _fx;
+
+    public LatentTrainingTests(LatentTrainingFixture fixture) => _fx = fixture;
+
+    private string Temp(string name) => Path.Combine(_fx.Runs.Root, name);
+
+    private static string ModelFile(string checkpoint) => Path.Combine(checkpoint, CheckpointNames.ModelFile);
+
+    private static void AssertSameTensors(string a, string b)
+    {
+        var x = TrainingTestSupport.TensorBytes(a);
+        var y = TrainingTestSupport.TensorBytes(b);
+        Assert.Equal(x.Keys.Order(), y.Keys.Order());
+        Assert.All(x, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(y[kv.Key]), kv.Key));
+    }
+
+    [Fact]
+    public void InterruptedAndResumedLatentRunEqualsTheUninterruptedOneBitwise()
+    {
+        var straight = _fx.Straight;
+        var split = _fx.Split;
+        Assert.Equal(straight.Steps.Select(s => (s.Step, s.Loss, s.GradNorm)), split.Steps.Select(s => (s.Step, s.Loss, s.GradNorm)));
+        Assert.All(straight.Steps, s => Assert.True(double.IsFinite(s.Loss) && s.Loss > 0, $"step {s.Step}: loss {s.Loss}"));
+        AssertSameTensors(ModelFile(straight.FinalCheckpoint), ModelFile(split.FinalCheckpoint));
+        AssertSameTensors(Path.Combine(straight.FinalCheckpoint, CheckpointNames.OptimizerFile), Path.Combine(split.FinalCheckpoint, CheckpointNames.OptimizerFile));
+        Assert.Equal(2, split.FinalState.Segments.Count);
+    }
+
+    [Fact]
+    public void LatentCheckpointRecordsTheClipTokenizerAndTheVaeButHoldsNoVaeWeights()
+    {
+        string checkpoint = _fx.Straight.FinalCheckpoint;
+        var state = _fx.Straight.FinalState;
+        Assert.Equal(CheckpointState.CurrentFormatVersion, state.FormatVersion);
+        Assert.True(state.Tokenizer.IsClip);
+        Assert.Empty(state.Tokenizer.Vocabulary);
+        var byteLevel = ClipTokenizer.ByteLevel(40);
+        Assert.Equal(byteLevel.Identity, state.Tokenizer.Sha256);
+        Assert.Equal(514, state.Tokenizer.VocabularySize);
+        Assert.Equal(40, state.Tokenizer.MaxLength);
+
+        using var file = SafetensorsFile.Open(ModelFile(checkpoint));
+        Assert.Contains(file.Entries, e => e.Name == "unet.conv_in.weight" && e.Shape[1] == 4); // the UNet reads 4 latent channels
+        Assert.Contains(file.Entries, e => e.Name == "text_encoder.embeddings.token_embedding.weight" && e.Shape[0] == 514);
+        Assert.DoesNotContain(file.Entries, e => e.Name.StartsWith("vae", StringComparison.Ordinal));
+
+        // The VAE is the one the seed draws after the UNet and the text encoder: rebuilt here, its hash is the one recorded.
+        var hp = LatentTrainingFixture.Config();
+        using var rebuilt = TrainingModel.Create(hp.Model, byteLevel, hp.Training.Seed, CPU);
+        Assert.NotNull(rebuilt.Vae);
+        Assert.Equal(rebuilt.VaeHash, file.Metadata[TrainingModel.VaeHashMetadataKey]);
+    }
+
+    [Fact]
+    public void TestCheckpointPassesOnALatentCheckpoint()
+    {
+        var result = CheckpointVerifier.Test(_fx.Straight.FinalCheckpoint, deep: true);
+        Assert.True(result.IsValid, string.Join("\n", result.Checks.Select(c => $"{c.Name} {c.Status} {c.Message}")));
+        Assert.Contains(result.Checks, c => c.Name == "Model structure" && c.Status == KohyaCheckStatus.Pass);
+    }
+
+    [Fact]
+    public void SamplesOfALatentCheckpointAreDecodedToImagesOfTheRequestedSize()
+    {
+        SampleRequest Request(string folder) => new()
+        {
+            Path = _fx.Straight.FinalCheckpoint, Prompts = ["a red circle on a white background"], Count = 2, Seed = 5, Steps = 4, Sampler = "ddim",
+            OutputPath = Temp(folder), Width = 24, Height = 16,
+        };
+        var samples = CheckpointSampling.Run(CheckpointSampling.Plan(Request("samples-a")));
+        var again = CheckpointSampling.Run(CheckpointSampling.Plan(Request("samples-b")));
+        Assert.Equal(2, samples.Count);
+        foreach (var (a, b) in samples.Zip(again))
+        {
+            var image = Engine.Data.ImageLoader.DecodeRgb(a.Path);
+            Assert.Equal((24, 16), (image.Width, image.Height)); // pixels, not the 12x8 latents the sampler worked on
+            Assert.Equal(File.ReadAllBytes(a.Path), File.ReadAllBytes(b.Path));
+        }
+        Assert.NotEqual(File.ReadAllBytes(samples[0].Path), File.ReadAllBytes(samples[1].Path)); // two seeds, two images
+    }
+
+    [Fact]
+    public void SamplingRefusesASizeTheVaeAndUNetCannotTake()
+    {
+        var plan = CheckpointSampling.Plan(new SampleRequest
+        {
+            Path = _fx.Straight.FinalCheckpoint, Prompts = ["a red circle"], Steps = 2, OutputPath = Temp("samples-odd"), Width = 18, Height = 16,
+        });
+        var ex = Assert.Throws<KohyaException>(() => CheckpointSampling.Run(plan));
+        Assert.Equal("SampleSizeInvalid", ex.ErrorId);
+        Assert.Contains("multiples of 4", ex.Message); // VAE 2x, UNet 2x
+    }
+
+    [Fact]
+    public void LatentLossFallsOnTheDemoDataset()
+    {
+        var recorder = new StepRecorder();
+        var hp = LatentTrainingFixture.Config(40, h => h.Optimizer.LearningRate = 5e-3);
+        TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("latent-loss"), ExtraHooks = [recorder] },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        double first = recorder.Steps.Take(8).Average(s => s.Loss);
+        double last = recorder.Steps.TakeLast(8).Average(s => s.Loss);
+        Assert.True(last < first * 0.8, $"loss should fall: first 8 steps {first:F4}, last 8 {last:F4}");
+    }
+
+    [Fact]
+    public void LatentRunRefusesAResolutionTheModelCannotTakeBeforeBuildingIt()
+    {
+        // sd15 divides image sides by 64 (VAE 8x, UNet 8x): 72 px passes the general multiple-of-8 rule but not the model's.
+        var hp = LatentTrainingFixture.Config(2, h =>
+        {
+            h.Model.Preset = "sd15";
+            h.Data.Resolution = 72;
+        });
+        var ex = Assert.Throws<KohyaException>(() => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("latent-odd") }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("ResolutionNotDivisible", ex.ErrorId);
+        Assert.Contains("Data.Resolution is 72", ex.Message);
+        Assert.Contains("multiples of 64", ex.Message);
+        Assert.False(Directory.Exists(Path.Combine(Temp("latent-odd"), "checkpoints")));
+    }
+
+    [Fact]
+    public void ModelPathIsRefusedForAPixelPreset()
+    {
+        var hp = TrainingTestSupport.Tiny(2, tweak: h => h.Model.Path = Temp("nowhere"));
+        var ex = Assert.Throws<KohyaException>(() => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("pixel-path") }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Contains("Model.Path", ex.Message);
+        Assert.Contains("latent preset", ex.Message);
+    }
+
+    [Fact]
+    public void LoraOnADiffusersFolderTrainsOnItsWeightsResumesExactlyAndRefusesAChangedBase()
+    {
+        string model = _fx.WriteDiffusersFolder("sd-folder", seed: 71);
+        var hp = LatentTrainingFixture.Config(4, h =>
+        {
+            h.Model.Path = model;
+            h.Network.Type = "lora";
+            h.Network.Dim = 4;
+            h.Network.Alpha = 4;
+        });
+        var straight = _fx.Runs.Straight("path-lora-straight", hp, _fx.Demo);
+        var split = _fx.Runs.Interrupted("path-lora-split", hp, _fx.Demo, 2);
+        AssertSameTensors(ModelFile(straight.FinalCheckpoint), ModelFile(split.FinalCheckpoint));
+
+        // The frozen base is the folder's weights, named by their hash and the folder.
+        using var loaded = StableDiffusionLoader.Load(model);
+        var expectedBase = LoraBaseHash.Compute(
+            loaded.UNet.state_dict().Select(kv => KeyValuePair.Create(TrainingModel.UNetPrefix + kv.Key, kv.Value))
+                .Concat(loaded.TextEncoder.state_dict().Select(kv => KeyValuePair.Create(TrainingModel.TextEncoderPrefix + kv.Key, kv.Value))));
+        using (var file = SafetensorsFile.Open(ModelFile(straight.FinalCheckpoint)))
+        {
+            Assert.Equal(expectedBase, file.Metadata[LoraBaseHash.MetadataKey]);
+            Assert.Equal("model:sd-folder", file.Metadata[LoraBaseHash.SourceMetadataKey]);
+            Assert.Equal(LoraBaseHash.Compute(loaded.Vae.state_dict()), file.Metadata[TrainingModel.VaeHashMetadataKey]);
+        }
+        Assert.Equal(ClipTokenizer.FromFiles(Path.Combine(model, "tokenizer", "vocab.json"), Path.Combine(model, "tokenizer", "merges.txt"), 40).Identity,
+            straight.FinalState.Tokenizer.Sha256);
+
+        // Other UNet weights in the same folder: the LoRA would continue on another base.
+        _fx.WriteDiffusersFolder("sd-folder", seed: 72);
+        var ex = Assert.Throws<KohyaException>(() => TrainingRunner.Resume(
+            new ResumeRequest { RunPath = straight.RunPath, MaxSteps = 6 }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("LoraBaseMismatch", ex.ErrorId);
+    }
+
+    [Fact]
+    public void FullFineTuneFromADiffusersFolderRefusesAnotherVaeAndAnotherTokenizerOnResume()
+    {
+        string model = _fx.WriteDiffusersFolder("sd-full", seed: 81);
+        var hp = LatentTrainingFixture.Config(2, h => h.Model.Path = model);
+        var run = _fx.Runs.Straight("path-full", hp, _fx.Demo);
+        using (var file = SafetensorsFile.Open(ModelFile(run.FinalCheckpoint)))
+        {
+            // A full fine-tune starts from the folder's weights: its first UNet weight differs from the seed's own model.
+            Assert.Contains(file.Entries, e => e.Name == "unet.conv_in.weight");
+        }
+        _fx.WriteDiffusersFolder("sd-full", seed: 81, vaeSeed: 5);
+        var vae = Assert.Throws<KohyaException>(() => TrainingRunner.Resume(
+            new ResumeRequest { RunPath = run.RunPath, MaxSteps = 4 }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("VaeMismatch", vae.ErrorId);
+
+        _fx.WriteDiffusersFolder("sd-full", seed: 81);
+        File.AppendAllText(Path.Combine(model, "tokenizer", "merges.txt"), "c at</w>\n");
+        var tokenizer = Assert.Throws<KohyaException>(() => TrainingRunner.Resume(
+            new ResumeRequest { RunPath = run.RunPath, MaxSteps = 4 }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("TokenizerMismatch", tokenizer.ErrorId);
+    }
+
+    [Fact]
+    public void SingleFileModelPathNeedsATokenizerPath()
+    {
+        string folder = _fx.WriteDiffusersFolder("sd-for-file", seed: 91);
+        using var loaded = StableDiffusionLoader.Load(folder);
+        string file = Temp("tiny-sd.safetensors");
+        StableDiffusionWriter.WriteSingleFile(file, loaded, ScalarType.Float32);
+        var hp = LatentTrainingFixture.Config(2, h => h.Model.Path = file);
+        var ex = Assert.Throws<KohyaException>(() => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("file-no-tokenizer") }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("TokenizerMissing", ex.ErrorId);
+
+        // With the tokenizer folder and the shapes of the file's model (tiny-sd with a 2-layer, 41-token text encoder), it trains.
+        hp.Model.TokenizerPath = Path.Combine(folder, "tokenizer");
+        var done = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("file-run") },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        Assert.Equal(2, done.FinalStep);
+    }
+}
