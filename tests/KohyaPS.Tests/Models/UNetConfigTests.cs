@@ -83,7 +83,7 @@ public sealed class UNetConfigTests
         var ex = Assert.Throws<KohyaException>(() => UNetConfig.FromPreset("sdxl"));
         Assert.Equal("UnknownModelPreset", ex.ErrorId);
         Assert.Equal(KohyaErrorKind.InvalidArgument, ex.Kind);
-        Assert.Contains("tiny, small, sd15", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("tiny, small, tiny-sd, sd15", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class JournaledTrainingTests : IDisposable
     public void A_start_refused_before_training_creates_no_run_folder()
     {
         string run = Path.Combine(_dir, "refused");
-        var hp = TrainingTestSupport.Tiny(2, tweak: h => h.Model.Preset = "sd15");
+        var hp = TrainingTestSupport.Tiny(2, tweak: h => h.Model.Path = "weights.safetensors"); // refused by validation: Model.Path needs a latent preset
         Assert.Throws<KohyaException>(() => JournaledTraining.Start(new TrainingRequest { Hyperparameters = hp, DatasetPath = _dir, OutputPath = run },
             "Invoke-KohyaTraining (test)", new Quiet(), CancellationToken.None));
         Assert.False(Directory.Exists(run));

@@ -20,7 +20,7 @@ public sealed class MeasureKohyaTrainingResourceCommand : KohyaCmdlet
 
     /// <summary>A hyperparameter preset (tiny, small, sd15) as New-KohyaHyperparameterSet makes it.</summary>
     [Parameter(Position = 0, ParameterSetName = PresetSet)]
-    [ValidateSet("tiny", "small", "sd15", IgnoreCase = true)]
+    [ValidateSet("tiny", "small", "tiny-sd", "sd15", IgnoreCase = true)]
     public string Preset { get; set; } = "sd15";
 
     /// <summary>A set, a hashtable, a checkpoint or a YAML path; from the pipeline too.</summary>

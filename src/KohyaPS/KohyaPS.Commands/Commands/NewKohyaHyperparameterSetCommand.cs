@@ -14,7 +14,7 @@ public sealed class NewKohyaHyperparameterSetCommand : KohyaCmdlet
 {
     /// <summary>The starting point: tiny, small (the defaults) or sd15.</summary>
     [Parameter(Position = 0)]
-    [ValidateSet("tiny", "small", "sd15", IgnoreCase = true)]
+    [ValidateSet("tiny", "small", "tiny-sd", "sd15", IgnoreCase = true)]
     public string Preset { get; set; } = "small";
 
     /// <summary>Optimizer.LearningRate.</summary>

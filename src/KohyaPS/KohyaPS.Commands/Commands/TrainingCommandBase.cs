@@ -57,8 +57,18 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
 
     /// <summary>Model size preset override.</summary>
     [Parameter]
-    [ValidateSet("tiny", "small", "sd15", IgnoreCase = true)]
+    [ValidateSet("tiny", "small", "tiny-sd", "sd15", IgnoreCase = true)]
     public string? Preset { get; set; }
+
+    /// <summary>Stable Diffusion 1.x weights to start from (Model.Path): a diffusers folder or a single-file .safetensors checkpoint; needs a latent preset.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ModelPath { get; set; }
+
+    /// <summary>A folder with CLIP's vocab.json and merges.txt (Model.TokenizerPath), for a single-file -ModelPath.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TokenizerPath { get; set; }
 
     /// <summary>Seed override.</summary>
     [Parameter]
@@ -97,6 +107,8 @@ public abstract class TrainingCommandBase : KohyaAsyncCmdlet
         if (KeepLast is { } keepLast) set.Saving.KeepLast = keepLast;
         if (KeepEvery is { } keepEvery) set.Saving.KeepEvery = keepEvery;
         if (Preset is not null) set.Model.Preset = Preset.ToLowerInvariant();
+        if (ModelPath is not null) set.Model.Path = ResolveFileSystemPath(ModelPath);
+        if (TokenizerPath is not null) set.Model.TokenizerPath = ResolveFileSystemPath(TokenizerPath);
         if (Seed is { } seed) set.Training.Seed = seed;
         if (Network is not null) set.Network.Type = Network.ToLowerInvariant();
         if (NetworkDim is { } dim) set.Network.Dim = dim;

@@ -30,14 +30,27 @@ public static class StableDiffusionLoader
     {
         ArgumentNullException.ThrowIfNull(path);
         options ??= new StableDiffusionLoadOptions();
+        return CheckSource(path)
+            ? LoadDiffusersFolder(path, options, progress, cancellationToken)
+            : LoadSingleFile(path, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// True for a folder (read as diffusers), false for a safetensors file; "ModelFileMissing" when neither exists and
+    /// "PickleCheckpointRefused" for a pickle — checks that need no weights, for refusing a bad path before other work.
+    /// </summary>
+    public static bool CheckSource(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
         if (Directory.Exists(path))
-            return LoadDiffusersFolder(path, options, progress, cancellationToken);
-        if (File.Exists(path))
-            return LoadSingleFile(path, options, progress, cancellationToken);
-        throw new KohyaException("ModelFileMissing", KohyaErrorKind.ObjectNotFound, $"'{path}' is neither a model folder nor a file.", target: path)
-        {
-            RecommendedAction = "Give a diffusers model folder or a single-file .safetensors checkpoint.",
-        };
+            return true;
+        if (!File.Exists(path))
+            throw new KohyaException("ModelFileMissing", KohyaErrorKind.ObjectNotFound, $"'{path}' is neither a model folder nor a file.", target: path)
+            {
+                RecommendedAction = "Give a diffusers model folder or a single-file .safetensors checkpoint.",
+            };
+        RefusePickle(path);
+        return false;
     }
 
     public static StableDiffusionModels LoadDiffusersFolder(string folder, StableDiffusionLoadOptions options,

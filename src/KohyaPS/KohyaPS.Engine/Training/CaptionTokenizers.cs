@@ -49,11 +49,13 @@ public static class CaptionTokenizers
 
     private static ClipTokenizer Clip(ModelSection settings)
     {
+        // A missing or pickled model is the first thing to say, before anything about its tokenizer.
+        bool folder = !string.IsNullOrEmpty(settings.Path) && Loading.StableDiffusionLoader.CheckSource(settings.Path);
         if (!string.IsNullOrEmpty(settings.TokenizerPath))
             return FromFolder(settings.TokenizerPath, "Model.TokenizerPath", settings.MaxTokens);
         if (!string.IsNullOrEmpty(settings.Path))
         {
-            if (Directory.Exists(settings.Path))
+            if (folder)
                 return FromFolder(Path.Combine(settings.Path, "tokenizer"), "Model.Path", settings.MaxTokens);
             throw new KohyaException("TokenizerMissing", KohyaErrorKind.InvalidArgument,
                 $"Model.Path '{settings.Path}' is a single file, which carries no tokenizer.", target: "Model.TokenizerPath")
