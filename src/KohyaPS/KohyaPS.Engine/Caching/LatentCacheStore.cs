@@ -166,8 +166,10 @@ public sealed class LatentCacheStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
-            if (ex is IOException io && (DiskSpace.IsDiskFull(io) || SafeFree(folder) < needed))
-                throw LatentCacheErrors.DiskFull(folder, needed, SafeFree(folder), io);
+            // .NET reports ENOSPC by errno when writing but with a generic HResult when preallocating: then the
+            // device's real free space decides.
+            if (ex is IOException io && (DiskSpace.IsDiskFull(io) || RealFree(folder) < needed))
+                throw LatentCacheErrors.DiskFull(folder, needed, RealFree(folder), io);
             throw LatentCacheErrors.WriteFailed(final, ex);
         }
         catch
@@ -199,11 +201,11 @@ public sealed class LatentCacheStore
 
     private static bool IsDiskFull(Exception ex) => ex is IOException io && DiskSpace.IsDiskFull(io);
 
-    private long SafeFree(string folder)
+    private static long RealFree(string folder)
     {
         try
         {
-            return _freeBytes(folder);
+            return DiskSpace.AvailableBytes(folder);
         }
         catch (IOException)
         {
