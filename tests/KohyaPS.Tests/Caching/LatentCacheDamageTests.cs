@@ -4,6 +4,7 @@ using KohyaPS.Engine.Caching;
 using KohyaPS.Engine.Checkpoints.Safetensors;
 using KohyaPS.Engine.Data;
 using KohyaPS.Engine.Datasets;
+using KohyaPS.Tests.Checkpoints;
 using KohyaPS.Tests.Models;
 using TorchSharp;
 
@@ -158,7 +159,7 @@ public sealed class LatentCacheDamageTests
     {
         using var fx = new LatentCacheFixture();
         string mount = Directory.CreateDirectory(Path.Combine(fx.Root, "small")).FullName;
-        if (!TryMount(mount))
+        if (!CheckpointStoreTests.TryMountTmpfs(mount, "256k"))
             return; // needs root; the injected free-space test above still runs
         try
         {
@@ -181,21 +182,6 @@ public sealed class LatentCacheDamageTests
         finally
         {
             Process.Start("umount", mount)!.WaitForExit();
-        }
-    }
-
-    private static bool TryMount(string path)
-    {
-        if (!OperatingSystem.IsLinux()) return false;
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo("mount", $"-t tmpfs -o size=256k tmpfs \"{path}\"") { RedirectStandardError = true })!;
-            p.WaitForExit();
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
         }
     }
 }

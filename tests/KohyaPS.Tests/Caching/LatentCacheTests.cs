@@ -193,6 +193,22 @@ public sealed class LatentCacheTests
     }
 
     [Fact]
+    public void TwoWritersOfTheSameKeysLeaveValidEntries()
+    {
+        // Two caches with their own VAE of the same weights stand for two processes sharing a cache folder.
+        using var fx = new LatentCacheFixture();
+        var a = fx.Open(vae: fx.NewVae(1));
+        var b = fx.Open(vae: fx.NewVae(1));
+        var results = new LatentCacheFillResult[2];
+        Parallel.Invoke(() => results[0] = a.Fill(), () => results[1] = b.Fill());
+        Assert.All(results, r => Assert.Equal(0, r.Rewritten));
+        Assert.Equal(6, fx.EntryFiles().Count);
+        Assert.Empty(Directory.EnumerateFiles(fx.CacheDir, "*.tmp", SearchOption.AllDirectories));
+        var check = fx.Open().Fill();
+        Assert.Equal((6, 0), (check.Hits, check.Encoded));
+    }
+
+    [Fact]
     public void FillStopsWhenCancelled()
     {
         using var fx = new LatentCacheFixture();

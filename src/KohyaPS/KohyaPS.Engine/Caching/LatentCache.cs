@@ -61,7 +61,8 @@ public sealed class LatentCache
         _buckets = buckets;
         _imageSha256 = imageSha256.ToArray();
         _store = new LatentCacheStore(directory, freeBytes);
-        VaeSha256 = LoraBaseHash.Compute(vae.state_dict());
+        using (torch.NewDisposeScope())
+            VaeSha256 = LoraBaseHash.Compute(vae.state_dict());
         Threads = torch.get_num_threads();
         CleanedTemps = _store.CleanTemps(StaleTempAge).Removed;
     }
