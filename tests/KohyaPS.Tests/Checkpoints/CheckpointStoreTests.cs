@@ -186,7 +186,8 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Contains("pid 999999", taken.TakenOverFrom);
     }
 
-    private static bool TryMountTmpfs(string path, string size)
+    /// <summary>Mounts a tmpfs of <paramref name="size"/> at <paramref name="path"/>; false where that is not permitted (needs root on Linux).</summary>
+    internal static bool TryMountTmpfs(string path, string size)
     {
         if (!OperatingSystem.IsLinux()) return false;
         try

@@ -55,14 +55,38 @@ public static class BatchBuilder
                 throw new ArgumentException($"Entry {entry} belongs to bucket {choice.Bucket}, not to the batch's {plan.Resolution}.", nameof(plan));
             var settings = index.SubsetOf(entry);
             var augmentation = SampleAugmentation.For(settings, seed, plan.Epoch, plan.BatchIndex, i);
-            var image = ImageLoader.DecodeRgb(index[entry].AbsolutePath);
             var crop = settings.RandomCrop ? new DeterministicRandom(augmentation.CropSeed) : null;
-            float[] chw = ImageLoader.ResizeCrop(image, choice.ResizedWidth, choice.ResizedHeight, w, h, crop, augmentation.Flip);
+            float[] chw = LoadPixels(index, entry, choice, crop, augmentation.Flip);
             Array.Copy(chw, 0, data, i * size, size);
         }
         TorchRuntime.EnsureLoaded();
         var pixels = torch.tensor(data, new long[] { plan.Items.Count, 3, h, w });
         return new TrainingBatch(plan, pixels, samples);
+    }
+
+    /// <summary>
+    /// The pixels one sample of <paramref name="entryIndex"/> trains with when nothing about it is random but the
+    /// flip: float32 [1, 3, H, W] at the entry's bucket, in [-1, 1] — bit-identical to that sample's row of
+    /// <see cref="Build"/>'s batch. An entry whose subset uses random_crop has no such fixed pixels
+    /// (<see cref="ArgumentException"/>). The caller owns the tensor.
+    /// </summary>
+    public static Tensor SamplePixels(DatasetIndex index, BucketAssignment buckets, int entryIndex, bool flipped)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(buckets);
+        if (index.SubsetOf(entryIndex).RandomCrop)
+            throw new ArgumentException($"Entry {entryIndex} uses random_crop: its pixels differ from step to step.", nameof(entryIndex));
+        var choice = buckets.ChoiceOf(entryIndex);
+        float[] chw = LoadPixels(index, entryIndex, choice, crop: null, flipped);
+        TorchRuntime.EnsureLoaded();
+        return torch.tensor(chw, new long[] { 1, 3, choice.Bucket.Height, choice.Bucket.Width });
+    }
+
+    /// <summary>One image decoded, scaled to its bucket choice and cropped (centred, or from <paramref name="crop"/>): CHW floats.</summary>
+    private static float[] LoadPixels(DatasetIndex index, int entryIndex, BucketChoice choice, DeterministicRandom? crop, bool flip)
+    {
+        var image = ImageLoader.DecodeRgb(index[entryIndex].AbsolutePath);
+        return ImageLoader.ResizeCrop(image, choice.ResizedWidth, choice.ResizedHeight, choice.Bucket.Width, choice.Bucket.Height, crop, flip);
     }
 
     /// <summary>The samples of a batch (captions and augmentation decisions) without loading any pixels.</summary>
