@@ -115,6 +115,70 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
         Assert.Contains("multiples of 4", ex.Message); // VAE 2x, UNet 2x
     }
 
+    private sealed class Notes : ITrainingObserver
+    {
+        public List<string> Verbose { get; } = new();
+        public List<string> Warnings { get; } = new();
+        public List<KohyaTrainingProgress> Caching { get; } = new();
+        public void Progress(KohyaTrainingProgress progress) { if (progress.Phase == KohyaTrainingProgress.CachingLatentsPhase) Caching.Add(progress); }
+        public void Warning(string message) => Warnings.Add(message);
+        void ITrainingObserver.Verbose(string message) => Verbose.Add(message);
+    }
+
+    [Fact]
+    public void CachedLatentRunEqualsTheUncachedOneBitwiseAndItsResumeEncodesNothing()
+    {
+        var hp = LatentTrainingFixture.Config(tweak: h => h.Data.CacheLatents = true);
+        string run = Temp("latent-cached");
+        var first = new Notes();
+        var stopped = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = run, ExtraHooks = [new StopAtStep(3)] },
+            first, CancellationToken.None);
+        Assert.Equal(3, stopped.FinalStep);
+        Assert.Contains(first.Verbose, v => v.Contains("0 of 12 samples cached already, 12 encoded", StringComparison.Ordinal));
+        Assert.Equal(12, first.Caching[^1].Step);
+        Assert.Equal(12, Directory.GetFiles(Path.Combine(run, "cache", "latents"), "*.safetensors", SearchOption.AllDirectories).Length);
+
+        var second = new Notes();
+        var done = TrainingRunner.Resume(new ResumeRequest { RunPath = run }, second, CancellationToken.None);
+        Assert.Equal(6, done.FinalStep);
+        Assert.Contains(second.Verbose, v => v.Contains("12 of 12 samples cached already, 0 encoded", StringComparison.Ordinal));
+        Assert.Empty(second.Warnings);
+        // The cache changes where latents come from, not what they are: the same weights as the straight uncached run.
+        AssertSameTensors(ModelFile(_fx.Straight.FinalCheckpoint), ModelFile(done.LatestCheckpoint!));
+    }
+
+    [Fact]
+    public void DamagedCacheEntryIsEncodedAgainWithAWarningAndTheRunIsUnchanged()
+    {
+        var hp = LatentTrainingFixture.Config(3, h => h.Data.CacheLatents = true);
+        string cache = Temp("shared-cache");
+        hp.Data.LatentCacheDirectory = cache;
+        TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("cache-a") }, NullTrainingObserver.Instance, CancellationToken.None);
+        string victim = Directory.GetFiles(cache, "*.safetensors", SearchOption.AllDirectories).Order().First();
+        var bytes = File.ReadAllBytes(victim);
+        bytes[^3] ^= 0x40;
+        File.WriteAllBytes(victim, bytes);
+
+        var notes = new Notes();
+        var again = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("cache-b") }, notes, CancellationToken.None);
+        var warning = Assert.Single(notes.Warnings);
+        Assert.Contains(Path.GetFileName(victim), warning);
+        Assert.Contains(notes.Verbose, v => v.Contains("11 of 12 samples cached already, 1 encoded (1 replaced damaged files)", StringComparison.Ordinal));
+        var reference = TrainingRunner.Run(new TrainingRequest { Hyperparameters = LatentTrainingFixture.Config(3), DatasetPath = _fx.Demo, OutputPath = Temp("cache-none") },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        AssertSameTensors(ModelFile(reference.LatestCheckpoint!), ModelFile(again.LatestCheckpoint!));
+    }
+
+    [Fact]
+    public void CacheLatentsIsRefusedForAPixelPreset()
+    {
+        var hp = TrainingTestSupport.Tiny(2, tweak: h => h.Data.CacheLatents = true);
+        var ex = Assert.Throws<KohyaException>(() => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("pixel-cache") }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("InvalidHyperparameter", ex.ErrorId);
+        Assert.Contains("Data.CacheLatents needs a latent preset", ex.Message);
+    }
+
     [Fact]
     public void LatentLossFallsOnTheDemoDataset()
     {

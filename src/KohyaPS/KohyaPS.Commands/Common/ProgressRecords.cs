@@ -39,6 +39,8 @@ internal static class ProgressRecords
 
     private static string Status(KohyaTrainingProgress p)
     {
+        if (p.Phase == KohyaTrainingProgress.CachingLatentsPhase)
+            return FormattableString.Invariant($"encoding latents into the cache: {p.Step} of {p.TargetStep} images");
         string status = FormattableString.Invariant(
             $"step {p.Step}/{p.TargetStep}  epoch {p.Epoch}  loss {p.SmoothedLoss:0.0000}  lr {p.LearningRate:0.###e+0}  {p.StepsPerSecond:0.00} it/s");
         return p.Remaining is { } r ? status + "  ETA " + r.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : status;

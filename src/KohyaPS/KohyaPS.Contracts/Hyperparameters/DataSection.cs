@@ -36,6 +36,14 @@ public sealed class DataSection
     [Impact(KohyaImpact.Trajectory)]
     public bool BucketNoUpscale { get; set; }
 
+    [Description("Latent models: encode every image through the VAE once and keep its latent distribution on disk, keyed by the image's content hash, its preprocessing, the VAE and the thread count (kohya cache_latents_to_disk). Training is bitwise the same with and without the cache; random_crop subsets are refused.")]
+    [Impact(KohyaImpact.Cosmetic)]
+    public bool CacheLatents { get; set; }
+
+    [Description("Folder of the latent cache; empty means <run>/cache/latents. A shared folder is safe (every input is in the key) and is never pruned; the run's own folder drops entries the dataset no longer has.")]
+    [Impact(KohyaImpact.Cosmetic)]
+    public string LatentCacheDirectory { get; set; } = "";
+
     [Description("Default for subsets that do not say: random horizontal flips.")]
     [Impact(KohyaImpact.Trajectory)]
     public bool FlipAug { get; set; }

@@ -15,7 +15,10 @@ public sealed class KohyaTrainingProgress
     public TimeSpan Elapsed { get; init; }
     public TimeSpan? Remaining { get; init; }
 
-    /// <summary>What the trainer is doing: Preparing, Training, Saving, Stopping.</summary>
+    /// <summary>The <see cref="Phase"/> while a latent model's images are encoded into the latent cache (Step/TargetStep count images).</summary>
+    public const string CachingLatentsPhase = "Caching latents";
+
+    /// <summary>What the trainer is doing: Preparing, Caching latents, Training, Saving, Stopping.</summary>
     public string Phase { get; init; } = "Training";
 
     public int PercentComplete =>

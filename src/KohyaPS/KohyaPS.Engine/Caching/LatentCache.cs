@@ -35,9 +35,10 @@ public sealed class LatentCache
     /// </summary>
     /// <param name="imageSha256">The SHA-256 of each entry's file, in index order (see <see cref="ImageHashes"/>).</param>
     /// <param name="freeBytes">Free bytes on a folder's volume; tests inject a full disk.</param>
+    /// <param name="vaeSha256">The VAE's weights hash when the caller has it already (<see cref="LoraBaseHash.Compute"/> of its state dict); computed here otherwise.</param>
     /// <exception cref="KohyaException"><see cref="LatentCacheErrors.RandomCropId"/>, <see cref="LatentCacheErrors.HashesMismatchId"/>.</exception>
     public LatentCache(string directory, AutoencoderKL vae, DatasetIndex index, BucketAssignment buckets, IReadOnlyList<string> imageSha256,
-        Func<string, long>? freeBytes = null)
+        Func<string, long>? freeBytes = null, string? vaeSha256 = null)
     {
         ArgumentNullException.ThrowIfNull(vae);
         ArgumentNullException.ThrowIfNull(index);
@@ -61,8 +62,10 @@ public sealed class LatentCache
         _buckets = buckets;
         _imageSha256 = imageSha256.ToArray();
         _store = new LatentCacheStore(directory, freeBytes);
-        using (torch.NewDisposeScope())
-            VaeSha256 = LoraBaseHash.Compute(vae.state_dict());
+        if (vaeSha256 is null)
+            using (torch.NewDisposeScope())
+                vaeSha256 = LoraBaseHash.Compute(vae.state_dict());
+        VaeSha256 = vaeSha256;
         Threads = torch.get_num_threads();
         CleanedTemps = _store.CleanTemps(StaleTempAge).Removed;
     }

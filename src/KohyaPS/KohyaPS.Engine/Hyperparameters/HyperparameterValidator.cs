@@ -36,6 +36,7 @@ public static class HyperparameterValidator
         Check(set.Model.TextEncoderLayers is >= 1 and <= 48, "Model.TextEncoderLayers", "must be between 1 and 48.");
         bool latent = Training.ModelBlueprint.IsLatentPreset(set.Model.Preset ?? "");
         Check(latent || string.IsNullOrEmpty(set.Model.Path), "Model.Path", $"needs a latent preset (tiny-sd or sd15); '{set.Model.Preset}' trains in pixel space on a seed-initialised model.");
+        Check(latent || !set.Data.CacheLatents, "Data.CacheLatents", $"needs a latent preset (tiny-sd or sd15): '{set.Model.Preset}' trains on pixels, which need no encoding.");
         Check(latent || string.IsNullOrEmpty(set.Model.TokenizerPath), "Model.TokenizerPath", $"needs a latent preset (tiny-sd or sd15); '{set.Model.Preset}' uses the word tokenizer built from the captions.");
 
         OneOf(set.Network.Type, NetworkTypes, "Network.Type");

@@ -88,8 +88,8 @@ public sealed class Trainer
             for (int micro = 0; micro < accumulation; micro++)
             {
                 lastEpoch = state.Epoch;
-                using var batch = _context.Data.Load(state.Epoch, state.BatchInEpoch);
-                var x0 = _context.Model.ToModelSpace(batch.Pixels, generator);
+                var batch = _context.Inputs.Load(state.Epoch, state.BatchInEpoch, generator);
+                var x0 = batch.X0;
                 var noise = _context.Objective.SampleNoise(x0, generator);
                 var timesteps = _context.Objective.SampleTimesteps(x0.shape[0], x0.device, generator);
                 var noisy = _context.Objective.Schedule.AddNoise(x0, noise, timesteps);

@@ -23,7 +23,11 @@ public sealed class TrainingContext
         Observer = observer;
         Monitors = monitors ?? new MonitorState();
         Faults = faults ?? FaultInjection.None;
+        Inputs = new ModelInputs(data, model);
     }
+
+    /// <summary>Where each step's clean tensor and captions come from (the latent cache, when the run has one).</summary>
+    public ModelInputs Inputs { get; internal set; }
 
     public RunIdentity Identity { get; private set; }
     public string RunName => Identity.RunName;

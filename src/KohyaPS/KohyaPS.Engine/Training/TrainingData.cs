@@ -69,14 +69,19 @@ public sealed class TrainingData
     /// <summary>Every caption the data can produce words from (for the demo tokenizer).</summary>
     public IEnumerable<string> Captions => Index.Entries.Select(e => e.Caption);
 
-    public TrainingBatch Load(int epoch, int batchIndex)
+    public TrainingBatch Load(int epoch, int batchIndex) => BatchBuilder.Build(Plan(epoch, batchIndex), Index, Buckets, _seed);
+
+    /// <summary>The samples of a batch (entries, captions, augmentation) without loading pixels: what a latent cache is read by.</summary>
+    public IReadOnlyList<BatchSample> Describe(int epoch, int batchIndex) => BatchBuilder.Describe(Plan(epoch, batchIndex), Index, _seed);
+
+    private BatchPlan Plan(int epoch, int batchIndex)
     {
         if (epoch != _planEpoch)
         {
             _plans = DataOrder.Epoch(Index, Buckets, BatchSize, _seed, epoch);
             _planEpoch = epoch;
         }
-        return BatchBuilder.Build(_plans[batchIndex], Index, Buckets, _seed);
+        return _plans[batchIndex];
     }
 
     /// <summary>dataset.json: the manifest (serialized once; the data does not change during a run).</summary>

@@ -1,4 +1,5 @@
 using KohyaPS.Contracts;
+using KohyaPS.Engine.Caching;
 using KohyaPS.Engine.Loading;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Models.Vae;
@@ -162,31 +163,44 @@ public sealed class TrainingModel : IDisposable
 
     /// <summary>
     /// What the UNet trains on for a batch of images ([B, 3, H, W] in [-1, 1]): the pixels themselves, or for a latent
-    /// model the VAE's latents — each image encoded alone, a latent drawn from its posterior with <paramref name="generator"/>
-    /// and scaled by the VAE's scaling factor. No gradient flows into the VAE.
+    /// model latents drawn from each image's VAE posterior (<see cref="LatentEncoder"/>, one image at a time) by
+    /// <see cref="DrawLatents"/>. No gradient flows into the VAE.
     /// </summary>
     public Tensor ToModelSpace(Tensor pixels, Generator generator)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        var x = pixels.to(Device);
         if (Vae is null)
-            return x;
-        using var noGrad = torch.no_grad();
-        var latents = new Tensor[x.shape[0]];
-        for (int i = 0; i < latents.Length; i++)
-        {
-            using var image = x.narrow(0, i, 1);
-            using var posterior = Vae.Encode(image);
-            latents[i] = posterior.Sample(generator);
-        }
+            return pixels.to(Device);
+        var posteriors = new List<LatentDistribution>((int)pixels.shape[0]);
         try
         {
-            return torch.cat(latents, 0).mul_(Vae.Config.ScalingFactor);
+            for (int i = 0; i < pixels.shape[0]; i++)
+            {
+                using var image = pixels.narrow(0, i, 1);
+                posteriors.Add(LatentEncoder.Encode(Vae, image));
+            }
+            return DrawLatents(posteriors, generator);
         }
         finally
         {
-            foreach (var t in latents) t.Dispose();
+            foreach (var p in posteriors) p.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Latents for a batch from its samples' posteriors (each [1, C, h, w]): mean + exp(logvar / 2) · ε with ε drawn
+    /// from <paramref name="generator"/> for the whole batch at once, times the VAE's scaling factor, on <see cref="Device"/>.
+    /// </summary>
+    public Tensor DrawLatents(IReadOnlyList<LatentDistribution> posteriors, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(posteriors);
+        var vae = Vae ?? throw new InvalidOperationException("A pixel model has no latents.");
+        using var noGrad = torch.no_grad();
+        using var mean = torch.cat(posteriors.Select(p => p.Mean).ToList(), 0);
+        using var logVar = torch.cat(posteriors.Select(p => p.LogVar).ToList(), 0);
+        using var batch = new LatentDistribution(mean.to(Device), logVar.to(Device));
+        using var sample = batch.Sample(generator);
+        return sample.mul(vae.Config.ScalingFactor);
     }
 
     /// <summary>Images in [-1, 1]-ish from what the UNet denoised: the tensor itself, or the VAE's decoding of the unscaled latents.</summary>

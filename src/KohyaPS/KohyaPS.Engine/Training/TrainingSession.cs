@@ -64,6 +64,9 @@ internal sealed class TrainingSession : IDisposable
     public KohyaTrainingResult Run(CancellationToken cancellation, IReadOnlyList<string> warnings)
     {
         long startStep = _context.State.GlobalStep;
+        if (_context.Hyperparameters.Data.CacheLatents && _context.Model.Vae is not null)
+            _context.Inputs = new ModelInputs(_context.Data, _context.Model,
+                LatentCaching.Open(_context.Identity, _context.Hyperparameters, _context.Data, _context.Model, _context.Observer, cancellation));
         var losses = new LossWindow();
         _hooks.Add(losses);
         var clock = System.Diagnostics.Stopwatch.StartNew();
