@@ -21,6 +21,7 @@ Model:
 Data:
   Resolution: 16
   BatchSize: 4
+  CacheLatents: true
 LRSchedule:
   WarmupSteps: 0
 Resources:
@@ -50,6 +51,7 @@ Invoke-KohyaTraining -ConfigPath '$Config' -Demo -MaxSteps 100000 -OutputPath '$
         $resumed = Resume-KohyaTraining -Path $killed -Latest -MaxSteps $target -WarningAction SilentlyContinue
         $resumed.Status | Should -Be 'Completed'
         $resumed.FinalStep | Should -Be $target
+        @(Get-ChildItem (Join-Path $killed 'cache/latents') -Recurse -Filter *.safetensors).Count | Should -Be 64 -Because 'each of the 64 demo images is cached once'
 
         # The demo dataset the killed run drew is reused, so both runs see the same images.
         $straight = Invoke-KohyaTraining -ConfigPath $Config -DatasetPath (Join-Path $killed 'dataset') -MaxSteps $target -OutputPath (Join-Path $Dir 'straight')
