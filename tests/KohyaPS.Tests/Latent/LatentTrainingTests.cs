@@ -3,6 +3,7 @@ using KohyaPS.Engine;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Checkpoints.Safetensors;
 using KohyaPS.Engine.Checkpoints.Verification;
+using KohyaPS.Engine.Interop;
 using KohyaPS.Engine.Loading;
 using KohyaPS.Engine.Models.Clip;
 using KohyaPS.Engine.Networks;
@@ -246,6 +247,16 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
         }
         Assert.Equal(ClipTokenizer.FromFiles(Path.Combine(model, "tokenizer", "vocab.json"), Path.Combine(model, "tokenizer", "merges.txt"), 40).Identity,
             straight.FinalState.Tokenizer.Sha256);
+
+        // Exported for A1111/ComfyUI: kohya's key names, read back with its hash checked.
+        string exported = Temp("path-lora.safetensors");
+        var info = Engine.LoraExport.CheckpointLoraExport.Export(new Engine.LoraExport.LoraExportRequest
+        {
+            CheckpointPath = straight.FinalCheckpoint, OutputPath = exported, Dtype = KohyaLoraSaveDtype.Float32,
+        });
+        Assert.True(info.UNetModuleCount > 0);
+        using (var lora = SafetensorsFile.Open(exported))
+            Assert.All(lora.Entries, e => Assert.Matches(@"^lora_(unet|te)_[a-z0-9_]+\.(lora_down\.weight|lora_up\.weight|alpha)$", e.Name));
 
         // Other UNet weights in the same folder: the LoRA would continue on another base.
         _fx.WriteDiffusersFolder("sd-folder", seed: 72);
