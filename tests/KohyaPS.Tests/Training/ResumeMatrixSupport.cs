@@ -99,6 +99,14 @@ internal sealed class StepRecorder : ITrainingHook
         var s = context.State;
         Steps.Add(new StepRecord(r.Step, r.Epoch, r.Loss, r.LearningRate, r.GradNorm, r.Samples, s.Epoch, s.BatchInEpoch, s.MicroBatches, s.SamplesSeen));
     }
+
+    /// <summary>Asserts that the mean loss of the last 8 steps is below <paramref name="factor"/> times that of the first 8.</summary>
+    public void AssertLossFell(double factor)
+    {
+        double first = Steps.Take(8).Average(s => s.Loss);
+        double last = Steps.TakeLast(8).Average(s => s.Loss);
+        Assert.True(last < first * factor, $"loss should fall below {factor} of its start: first 8 steps {first:F4}, last 8 {last:F4}");
+    }
 }
 
 /// <summary>A finished run (one or more segments): its final result and every step it trained.</summary>
