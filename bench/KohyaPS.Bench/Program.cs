@@ -12,7 +12,7 @@ if (options is null)
     Console.Error.WriteLine("""
         KohyaPS.Bench [--mode quick|normal|long] [--python <python with torch>] [--peer-script <unet_step.py>]
                       [--pwsh <pwsh.dll or pwsh>] [--manifest <KohyaPS.psd1>] [--results <dir>] [--work <dir>]
-                      [--only 1,2,3,4,5,6,7,8] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
+                      [--only 1,2,3,4,5,6,7,8,11] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
                       [--wait-for-idle <seconds>] [--peer-note <text>] [--crash-summary <json>] [--dataset-hash-summary <json>]
         Prints a table of ratios measured side by side and writes <results>/<yyyy-MM-dd>.md.
         """);
@@ -95,6 +95,12 @@ if (options.Runs(6))
     }
 }
 
+if (options.Runs(11))
+{
+    Log($"== 11. tiny-sd {plan.LatentResolution}² steps with the latent cache vs encoding every image at its step");
+    report.Try("latent cache", () => report.Latent = LatentBench.Measure(options.Work, plan.LatentResolution, plan.LatentSteps, plan.LatentRounds, Log), Log);
+}
+
 if (options.CrashSummary is { } crash)
     report.Try("crash trials", () => report.Crash = CrashFigures.Load(crash), Log);
 if (options.DatasetHashSummary is { } hashing)
@@ -140,6 +146,9 @@ namespace KohyaPS.Bench
         public int RunRounds { get; init; } = 1;
         public int ResumeRounds { get; init; } = 3;
         public int PwshRounds { get; init; } = 3;
+        public int LatentResolution { get; init; } = 32;
+        public int LatentSteps { get; init; } = 20;
+        public int LatentRounds { get; init; } = 3;
 
         public static Plan For(string mode) => mode switch
         {
@@ -152,6 +161,8 @@ namespace KohyaPS.Bench
                 SyncRunSteps = 120,
                 ResumeRounds = 2,
                 PwshRounds = 2,
+                LatentSteps = 10,
+                LatentRounds = 2,
             },
             "long" => new Plan
             {

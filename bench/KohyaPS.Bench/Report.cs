@@ -33,6 +33,7 @@ public sealed class Report
     public ShellFigures? Shell { get; set; }
     public CrashFigures? Crash { get; set; }
     public DatasetHashFigures? DatasetHash { get; set; }
+    public LatentFigures? Latent { get; set; }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -110,6 +111,13 @@ public sealed class Report
                 $"{d.OpensslOneProcessMBps:0} MiB/s", $"{d.RatioOne:0.00}", "≥ 0.90", d.RatioOne >= 0.9 ? "pass" : "FAIL"));
             rows.Add(new Row($"10 New-KohyaDatasetManifest vs openssl dgst, {d.Processors} threads / {d.Processors} processes", $"{d.ManifestAllThreadsMBps:0} MiB/s",
                 $"{d.OpensslAllProcessesMBps:0} MiB/s", $"{d.RatioAll:0.00}", "≥ 0.90", d.RatioAll >= 0.9 ? "pass" : "FAIL"));
+        }
+        if (Latent is { } l)
+        {
+            rows.Add(new Row($"11 tiny-sd {l.Resolution}² step, latent cache vs encoding each image ({l.Steps} steps, batch {StepBench.Batch})",
+                $"{l.CachedMs.Describe("0.0")} ms", $"{l.UncachedMs.Describe("0.0")} ms", l.CachedOverUncached.Describe("0.00"), "≤ 1.00, same bits",
+                l.SameWeights ? Judge(l.CachedOverUncached, v => v <= 1.0) : "FAIL (weights differ)"));
+            rows.Add(new Row($"11 filling the cache ({l.Images} images)", $"{l.FillMsPerImage.Describe("0.0")} ms/image", "", "", "info", "info"));
         }
         return rows;
     }
@@ -308,6 +316,12 @@ public sealed class Report
             L();
             L($"- {dh.Files} files, {dh.Mebibytes:0} MiB, {dh.Rounds} rounds, {dh.Processors} logical processors");
         }
+        L();
+        L("**11. Latent cache.** Two real `TrainingRunner.Run`s of the tiny-sd preset per round on the 64-image demo dataset " +
+          $"(batch {StepBench.Batch}, fp32, {StepBench.Threads} threads), one with `Data.CacheLatents` (a fresh cache, filled before the first step) and one " +
+          "that decodes every PNG and encodes it through the VAE at its step; the order alternates by round. Step time is the mean after two warm-up steps; " +
+          "the fill cost is the difference of the two runs' start-ups per image. Both runs must end on the same weights, bit for bit " +
+          "(the cache holds each image's posterior, and every step draws its latents with its own generator).");
         if (_errors.Count > 0)
         {
             L();
