@@ -287,6 +287,28 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
     }
 
     [Fact]
+    public void MovedModelFolderResumesWithAnOverrideOfModelPath()
+    {
+        string before = _fx.WriteDiffusersFolder("sd-before-move", seed: 85);
+        var hp = LatentTrainingFixture.Config(2, h => h.Model.Path = before);
+        var run = _fx.Runs.Straight("path-moved", hp, _fx.Demo);
+        string after = Temp("sd-after-move");
+        Directory.Move(before, after);
+
+        var missing = Assert.Throws<KohyaException>(() => TrainingRunner.Resume(new ResumeRequest { RunPath = run.RunPath, MaxSteps = 4 },
+            NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("ModelFileMissing", missing.ErrorId);
+
+        var moved = TrainingRunner.Resume(new ResumeRequest
+        {
+            RunPath = run.RunPath, MaxSteps = 4, Overrides = new System.Collections.Hashtable { ["Model.Path"] = after },
+        }, NullTrainingObserver.Instance, CancellationToken.None);
+        Assert.Equal(4, moved.FinalStep);
+        var segment = ResumeMatrixFixture.State(moved.LatestCheckpoint!).Segments[^1];
+        Assert.Contains(segment.Overrides, o => o.Contains("Model.Path", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SingleFileModelPathNeedsATokenizerPath()
     {
         string folder = _fx.WriteDiffusersFolder("sd-for-file", seed: 91);

@@ -20,12 +20,12 @@ public sealed class ModelSection
     [Impact(KohyaImpact.Incompatible)]
     public bool TrainTextEncoder { get; set; } = true;
 
-    [Description("Stable Diffusion 1.x weights to start from, for the latent presets: a diffusers folder (unet/, vae/, text_encoder/, tokenizer/) or a single-file .safetensors checkpoint. Empty: the weights are initialised from Training.Seed.")]
-    [Impact(KohyaImpact.Incompatible)]
+    [Description("Stable Diffusion 1.x weights to start from, for the latent presets: a diffusers folder (unet/, vae/, text_encoder/, tokenizer/) or a single-file .safetensors checkpoint. Empty: the weights are initialised from Training.Seed. A resume may name the same weights at a new place (-Override); their hashes are checked.")]
+    [Impact(KohyaImpact.Trajectory)]
     public string Path { get; set; } = "";
 
-    [Description("A folder with CLIP's vocab.json and merges.txt, for a single-file Model.Path (which carries no tokenizer). Empty: the diffusers folder's tokenizer/, or CLIP's byte-level alphabet for a seed-initialised model.")]
-    [Impact(KohyaImpact.Incompatible)]
+    [Description("A folder with CLIP's vocab.json and merges.txt, for a single-file Model.Path (which carries no tokenizer). Empty: the diffusers folder's tokenizer/, or CLIP's byte-level alphabet for a seed-initialised model. Checked by its identity on resume.")]
+    [Impact(KohyaImpact.Trajectory)]
     public string TokenizerPath { get; set; } = "";
 
     public ModelSection Clone() => (ModelSection)MemberwiseClone();
