@@ -96,6 +96,13 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         CheckInputs(sample, timesteps, encoderHiddenStates);
         using var scope = torch.NewDisposeScope();
         long batch = sample.shape[0];
+        // Inputs enter in the weights' dtype (bfloat16/float16 under mixed precision); the output leaves in the sample's.
+        var inputDtype = sample.dtype;
+        var dtype = conv_in.weight!.dtype;
+        if (inputDtype != dtype)
+            sample = sample.to_type(dtype);
+        if (encoderHiddenStates.dtype != dtype)
+            encoderHiddenStates = encoderHiddenStates.to_type(dtype);
 
         var t = timesteps.dim() == 0 ? timesteps.reshape(1) : timesteps;
         if (t.shape[0] != batch)
@@ -126,6 +133,8 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         var normed = conv_norm_out.forward(h);
         var activated = nn.functional.silu(normed);
         var output = conv_out.forward(activated);
+        if (output.dtype != inputDtype)
+            output = output.to_type(inputDtype);
         return output.MoveToOuterDisposeScope();
     }
 

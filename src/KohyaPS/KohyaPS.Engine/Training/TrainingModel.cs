@@ -1,6 +1,7 @@
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Networks;
+using KohyaPS.Engine.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -23,7 +24,8 @@ public sealed class TrainingModel : IDisposable
     public const string UNetPrefix = "unet.";
     public const string TextEncoderPrefix = "text_encoder.";
 
-    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, WordTokenizer tokenizer, Device device, bool trainTextEncoder, LoraSettings? lora)
+    private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, WordTokenizer tokenizer, Device device, bool trainTextEncoder, LoraSettings? lora,
+        ScalarType dtype)
     {
         UNet = unet;
         TextEncoder = textEncoder;
@@ -35,15 +37,38 @@ public sealed class TrainingModel : IDisposable
             if (device.type != DeviceType.META)
                 BaseHash = LoraBaseHash.Compute(BaseStateTensors());
             Lora = LoraNetwork.Inject(unet, textEncoder, lora);
-            TrainableParameters = Lora.Parameters().ToList();
-            return;
         }
-        var trainable = unet.named_parameters().Select(p => (UNetPrefix + p.name, p.parameter));
-        if (trainTextEncoder)
-            trainable = trainable.Concat(textEncoder.named_parameters().Select(p => (TextEncoderPrefix + p.name, p.parameter)));
-        else
+        else if (!trainTextEncoder)
+        {
             foreach (var p in textEncoder.parameters()) p.requires_grad = false;
-        TrainableParameters = trainable.ToList();
+        }
+        TrainableParameters = LiveTrainable(trainTextEncoder).ToList();
+        if (dtype != ScalarType.Float32 && device.type != DeviceType.META)
+        {
+            // The seeded float32 weights become the masters; the model itself computes in the low dtype.
+            Precision = MixedPrecision.Create(dtype, MasterWeights.Create(TrainableParameters, StateTensors(), () => CastModules(dtype, trainTextEncoder),
+                () => LiveTrainable(trainTextEncoder), () => Lora?.StateTensors() ?? BaseStateTensors()));
+            TrainableParameters = Precision.Masters;
+        }
+    }
+
+    /// <summary>The parameters the model trains, as the modules hold them now (the compute weights under mixed precision).</summary>
+    private IEnumerable<(string Name, Parameter Param)> LiveTrainable(bool trainTextEncoder)
+    {
+        if (Lora is not null)
+            return Lora.Parameters();
+        var trainable = UNet.named_parameters().Select(p => (UNetPrefix + p.name, p.parameter));
+        return trainTextEncoder ? trainable.Concat(TextEncoder.named_parameters().Select(p => (TextEncoderPrefix + p.name, p.parameter))) : trainable;
+    }
+
+    private void CastModules(ScalarType dtype, bool trainTextEncoder)
+    {
+        UNet.to(dtype);
+        TextEncoder.to(dtype);
+        foreach (var (_, adapter) in Lora?.Modules ?? Array.Empty<(string, LoraModule)>())
+            adapter.to(dtype);
+        foreach (var p in UNet.parameters().Concat(TextEncoder.parameters())) p.requires_grad = false;
+        foreach (var (_, p) in LiveTrainable(trainTextEncoder)) p.requires_grad = true;
     }
 
     public UNet2DConditionModel UNet { get; }
@@ -55,6 +80,9 @@ public sealed class TrainingModel : IDisposable
     /// <summary>The LoRA adapters on the frozen base; null when the model's own weights are trained.</summary>
     public LoraNetwork? Lora { get; }
 
+    /// <summary>Mixed precision (Resources.Dtype bfloat16/float16): float32 masters behind low-precision compute weights; null for float32.</summary>
+    public MixedPrecision? Precision { get; }
+
     /// <summary>SHA-256 of the frozen base weights (<see cref="LoraBaseHash"/>) of a LoRA model; null otherwise and on <c>meta</c>.</summary>
     public string? BaseHash { get; }
 
@@ -62,12 +90,15 @@ public sealed class TrainingModel : IDisposable
     /// Builds the model with weights drawn from <paramref name="seed"/> (identical for identical seeds); with a LoRA
     /// <paramref name="network"/>, the seeded model becomes the frozen base and the adapters are drawn after it.
     /// </summary>
-    public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device, NetworkSection? network = null)
+    public static TrainingModel Create(ModelSection settings, WordTokenizer tokenizer, long seed, Device device, NetworkSection? network = null,
+        string dtype = ComputeDtype.Float32)
     {
+        var computeDtype = ComputeDtype.Parse(dtype);
+        ComputeDtype.EnsureSupported(computeDtype, device, dtype);
         var (unetConfig, textConfig) = Configs(settings, tokenizer);
         var lora = LoraSettings.From(network, settings.TrainTextEncoder);
         torch.manual_seed(seed);
-        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder, lora);
+        return Build(unetConfig, textConfig, tokenizer, device, settings.TrainTextEncoder, lora, computeDtype);
     }
 
     /// <summary>
@@ -83,7 +114,7 @@ public sealed class TrainingModel : IDisposable
         using var rng = torch.random.get_rng_state();
         try
         {
-            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder, lora);
+            return Build(unetConfig, textConfig, tokenizer, new Device(DeviceType.META), settings.TrainTextEncoder, lora, ScalarType.Float32);
         }
         finally
         {
@@ -100,7 +131,7 @@ public sealed class TrainingModel : IDisposable
     }
 
     private static TrainingModel Build(UNetConfig unetConfig, TextEncoderConfig textConfig, WordTokenizer tokenizer, Device device, bool trainTextEncoder,
-        LoraSettings? lora)
+        LoraSettings? lora, ScalarType dtype)
     {
         var unet = new UNet2DConditionModel(unetConfig, device);
         var text = new TextEncoder(textConfig, device);
@@ -108,7 +139,7 @@ public sealed class TrainingModel : IDisposable
         text.train();
         try
         {
-            return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder, lora);
+            return new TrainingModel(unet, text, tokenizer, device, trainTextEncoder, lora, dtype);
         }
         catch
         {
@@ -126,8 +157,11 @@ public sealed class TrainingModel : IDisposable
         return UNet.forward(noisy, timesteps, conditioning);
     }
 
-    /// <summary>What a checkpoint stores: every weight and buffer, prefixed, in state-dict order — or only the LoRA adapters' tensors.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => Lora?.StateTensors() ?? BaseStateTensors();
+    /// <summary>
+    /// What a checkpoint stores: every weight and buffer, prefixed, in state-dict order — or only the LoRA adapters' tensors;
+    /// under mixed precision their float32 masters and copies.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => Precision?.Weights.StateTensors() ?? Lora?.StateTensors() ?? BaseStateTensors();
 
     /// <summary>The UNet's and text encoder's own weights and buffers, prefixed, in state-dict order.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> BaseStateTensors() =>
@@ -148,6 +182,7 @@ public sealed class TrainingModel : IDisposable
         using var noGrad = torch.no_grad();
         foreach (var (name, target) in own)
             target.copy_(tensors[name]);
+        Precision?.Weights.CopyToCompute();
     }
 
     private static string Preview(IReadOnlyList<string> keys) =>
@@ -197,6 +232,7 @@ public sealed class TrainingModel : IDisposable
 
     public void Dispose()
     {
+        Precision?.Dispose();
         Lora?.Dispose();
         UNet.Dispose();
         TextEncoder.Dispose();

@@ -40,7 +40,7 @@ public static class TrainingRunner
         var threads = TrainingSession.ApplyThreads(hp.Resources.Threads);
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
         var tokenizer = WordTokenizer.FromCaptions(data.Captions, hp.Model.MaxTokens);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network);
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network, hp.Resources.Dtype);
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -83,7 +83,7 @@ public static class TrainingRunner
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
-        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network);
+        using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network, hp.Resources.Dtype);
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);

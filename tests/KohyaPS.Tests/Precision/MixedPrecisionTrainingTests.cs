@@ -1,0 +1,129 @@
+using KohyaPS.Contracts;
+using KohyaPS.Engine;
+using KohyaPS.Engine.Checkpoints;
+using KohyaPS.Engine.Checkpoints.Safetensors;
+using KohyaPS.Engine.Hyperparameters;
+using KohyaPS.Engine.Models;
+using KohyaPS.Engine.Training;
+using KohyaPS.Tests.Models;
+using KohyaPS.Tests.Training;
+using static TorchSharp.torch;
+
+namespace KohyaPS.Tests.Precision;
+
+/// <summary>
+/// bfloat16 training on the tiny preset through the real runner: the model computes in bfloat16, the optimizer
+/// updates float32 masters, checkpoints hold float32, and an interrupted run resumes bitwise.
+/// </summary>
+[Collection(TorchDefaultGeneratorCollection.Name)]
+public sealed class MixedPrecisionTrainingTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("kohya-precision-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    internal static KohyaHyperparameterSet Bf16(long steps, Action<KohyaHyperparameterSet>? tweak = null) =>
+        TrainingTestSupport.Tiny(steps, tweak: hp =>
+        {
+            hp.Resources.Dtype = "bfloat16";
+            tweak?.Invoke(hp);
+        });
+
+    private KohyaTrainingResult Train(string name, KohyaHyperparameterSet hp, string data, params ITrainingHook[] hooks) =>
+        TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = data, OutputPath = Path.Combine(_root, name), ExtraHooks = hooks },
+            NullTrainingObserver.Instance, CancellationToken.None);
+
+    [Fact]
+    public void Bfloat16TrainingLowersTheLossAndSavesFloat32Masters()
+    {
+        string data = TrainingTestSupport.DemoDataset(_root);
+        var result = Train("bf16", Bf16(30, hp => hp.Saving.SaveEveryNSteps = 30), data);
+
+        Assert.Equal("Completed", result.Status);
+        Assert.True(result.FinalLoss < result.InitialLoss * 0.9, $"loss {result.InitialLoss} -> {result.FinalLoss}");
+        using var file = SafetensorsFile.Open(Path.Combine(result.LatestCheckpoint!, CheckpointNames.ModelFile));
+        Assert.NotEmpty(file.Entries);
+        Assert.All(file.Entries, e => Assert.Equal(SafetensorsDtype.F32, e.Dtype));
+        var state = CheckpointState.Parse(File.ReadAllText(Path.Combine(result.LatestCheckpoint!, CheckpointNames.StateFile)), "state.json");
+        Assert.Equal("bfloat16", state.Dtype);
+        Assert.Null(state.LossScaler); // bfloat16 has float32's range: no loss scale
+        Assert.True(CheckpointStore.Verify(result.LatestCheckpoint!).IsValid);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MastersAreFloat32AndComputeWeightsBfloat16(bool lora)
+    {
+        var hp = Bf16(1, h =>
+        {
+            if (lora) { h.Network.Type = "lora"; h.Network.Dim = 2; }
+        });
+        var tokenizer = WordTokenizer.FromCaptions(new[] { "a red box" }, hp.Model.MaxTokens);
+        using var fp32 = TrainingModel.Create(hp.Model, tokenizer, 5, CPU, hp.Network);
+        using var model = TrainingModel.Create(hp.Model, tokenizer, 5, CPU, hp.Network, "bfloat16");
+
+        Assert.NotNull(model.Precision);
+        Assert.All(model.TrainableParameters, p => Assert.Equal(ScalarType.Float32, p.Param.dtype));
+        Assert.All(model.TrainableParameters, p => Assert.True(p.Param.requires_grad));
+        Assert.All(model.UNet.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        Assert.All(model.TextEncoder.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        if (lora)
+        {
+            Assert.All(model.Lora!.Parameters(), p => Assert.Equal(ScalarType.BFloat16, p.Param.dtype));
+            Assert.All(model.UNet.parameters(), p => Assert.False(p.requires_grad)); // the frozen base is simply cast
+        }
+        // The masters are the seeded float32 weights, not a bfloat16 rounding of them.
+        var reference = fp32.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var masters = model.StateTensors().ToList();
+        Assert.Equal(reference.Keys, masters.Select(kv => kv.Key));
+        Assert.All(masters, kv => Assert.True(reference[kv.Key].dtype != ScalarType.Float32 || kv.Value.dtype == ScalarType.Float32, kv.Key));
+        Assert.All(masters, kv => Assert.True(reference[kv.Key].eq(kv.Value).all().item<bool>(), kv.Key));
+        Assert.Equal(fp32.BaseHash, model.BaseHash);
+
+        // The prediction comes back in the input's float32 whatever the compute dtype.
+        using var scope = NewDisposeScope();
+        var prediction = model.Predict(randn(1, 3, 16, 16), tensor(new long[] { 10 }), new[] { "a red box" });
+        Assert.Equal(ScalarType.Float32, prediction.dtype);
+    }
+
+    [Fact]
+    public void InterruptedBfloat16RunResumesBitwise()
+    {
+        string data = TrainingTestSupport.DemoDataset(_root);
+        var hp = Bf16(6, h => h.Saving.SaveEveryNSteps = 3);
+        var straight = Train("straight", hp, data);
+        var first = Train("split", hp, data, new StopAtStep(3));
+        Assert.Equal("Stopped", first.Status);
+        var resumed = TrainingRunner.Resume(new ResumeRequest { RunPath = Path.Combine(_root, "split") }, NullTrainingObserver.Instance, CancellationToken.None);
+
+        Assert.Equal(6, resumed.FinalStep);
+        foreach (string file in new[] { CheckpointNames.ModelFile, CheckpointNames.OptimizerFile })
+        {
+            var a = TrainingTestSupport.TensorBytes(Path.Combine(straight.LatestCheckpoint!, file));
+            var b = TrainingTestSupport.TensorBytes(Path.Combine(resumed.LatestCheckpoint!, file));
+            Assert.Equal(a.Keys.Order(), b.Keys.Order());
+            Assert.All(a, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(b[kv.Key]), $"{file}: {kv.Key} differs"));
+        }
+    }
+
+    [Theory]
+    [InlineData("float64")]
+    [InlineData("fp16")]
+    [InlineData("")]
+    public void UnknownDtypeIsRefused(string dtype)
+    {
+        var hp = Bf16(1, h => h.Resources.Dtype = dtype);
+        var ex = Assert.Throws<KohyaException>(() => HyperparameterValidator.Validate(hp));
+        Assert.Equal("InvalidHyperparameter", ex.ErrorId);
+        Assert.Contains("Resources.Dtype", ex.Message);
+        var direct = Assert.Throws<KohyaException>(() => KohyaPS.Engine.Precision.ComputeDtype.Parse(dtype));
+        Assert.Equal("InvalidDtype", direct.ErrorId);
+    }
+
+    [Theory]
+    [InlineData("BFloat16")]
+    [InlineData("float16")]
+    [InlineData("FLOAT32")]
+    public void KnownDtypesAreAccepted(string dtype) => HyperparameterValidator.Validate(Bf16(1, h => h.Resources.Dtype = dtype));
+}
