@@ -126,4 +126,60 @@ public sealed class MixedPrecisionTrainingTests : IDisposable
     [InlineData("float16")]
     [InlineData("FLOAT32")]
     public void KnownDtypesAreAccepted(string dtype) => HyperparameterValidator.Validate(Bf16(1, h => h.Resources.Dtype = dtype));
+
+    [Fact]
+    public void Float16TrainsOnTheCpuWithALossScaleThatResumesExactly()
+    {
+        string data = TrainingTestSupport.DemoDataset(_root);
+        var hp = Bf16(6, h => { h.Resources.Dtype = "float16"; h.Saving.SaveEveryNSteps = 3; });
+        var straight = Train("fp16-straight", hp, data);
+        Train("fp16-split", hp, data, new StopAtStep(3));
+        var resumed = TrainingRunner.Resume(new ResumeRequest { RunPath = Path.Combine(_root, "fp16-split") }, NullTrainingObserver.Instance, CancellationToken.None);
+
+        Assert.True(double.IsFinite(straight.FinalLoss));
+        var state = CheckpointState.Parse(File.ReadAllText(Path.Combine(straight.LatestCheckpoint!, CheckpointNames.StateFile)), "state.json");
+        Assert.NotNull(state.LossScaler);
+        Assert.True(state.LossScaler!.Scale >= 1);
+        var resumedState = CheckpointState.Parse(File.ReadAllText(Path.Combine(resumed.LatestCheckpoint!, CheckpointNames.StateFile)), "state.json");
+        Assert.Equal((state.LossScaler.Scale, state.LossScaler.GoodSteps), (resumedState.LossScaler!.Scale, resumedState.LossScaler.GoodSteps));
+        var a = TrainingTestSupport.TensorBytes(Path.Combine(straight.LatestCheckpoint!, CheckpointNames.ModelFile));
+        var b = TrainingTestSupport.TensorBytes(Path.Combine(resumed.LatestCheckpoint!, CheckpointNames.ModelFile));
+        Assert.All(a, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(b[kv.Key]), kv.Key));
+    }
+
+    [Fact]
+    public void Float16OverflowSkipsTheStepLowersTheScaleAndIsNoBlowUp()
+    {
+        string data = TrainingTestSupport.DemoDataset(_root);
+        var hp = Bf16(16, h => h.Resources.Dtype = "float16");
+        var probe = new ScaleProbe(Math.Pow(2, 24));
+        var result = Train("fp16-overflow", hp, data, probe);
+
+        Assert.Equal("Completed", result.Status);
+        var overflows = result.Events.Where(e => e.Kind == "LossScaleOverflow").ToList();
+        Assert.NotEmpty(overflows);
+        Assert.DoesNotContain(result.Events, e => e.Kind == "NonFinite");
+        // Each overflow halves the scale; the first good step keeps the weights moving with a finite gradient.
+        Assert.Equal(Math.Pow(2, 24 - overflows.Count), probe.Scales[^1]);
+        Assert.All(probe.Scales.Zip(probe.Scales.Skip(1)), p => Assert.True(p.Second == p.First || p.Second == p.First / 2));
+        Assert.Equal(overflows.Count, probe.Reports.Count(r => !double.IsFinite(r.GradNorm)));
+        Assert.All(probe.Reports, r => Assert.False(r.Skipped));
+        Assert.Contains(probe.Reports, r => double.IsFinite(r.GradNorm));
+    }
+
+    /// <summary>Starts the run at a loss scale float16 cannot hold, and records the scale after every step.</summary>
+    private sealed class ScaleProbe(double initialScale) : ITrainingHook
+    {
+        public List<double> Scales { get; } = new();
+        public List<StepReport> Reports { get; } = new();
+
+        public void OnRunStarted(TrainingContext context) =>
+            context.Model.Precision!.Scaler!.Restore(new KohyaPS.Engine.Precision.LossScalerState { Scale = initialScale }, "test");
+
+        public void OnStepEnded(TrainingContext context, StepReport report)
+        {
+            Scales.Add(context.Model.Precision!.Scaler!.Scale);
+            Reports.Add(report);
+        }
+    }
 }

@@ -94,7 +94,6 @@ public sealed class TrainingModel : IDisposable
         string dtype = ComputeDtype.Float32)
     {
         var computeDtype = ComputeDtype.Parse(dtype);
-        ComputeDtype.EnsureSupported(computeDtype, device, dtype);
         var (unetConfig, textConfig) = Configs(settings, tokenizer);
         var lora = LoraSettings.From(network, settings.TrainTextEncoder);
         torch.manual_seed(seed);
