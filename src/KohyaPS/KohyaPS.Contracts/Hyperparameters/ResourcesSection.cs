@@ -16,5 +16,9 @@ public sealed class ResourcesSection
     [Impact(KohyaImpact.Trajectory, CaseInsensitive = true)]
     public string Dtype { get; set; } = "float32";
 
+    [Description("Recompute each UNet block in backward instead of keeping its activations: less memory, about one more forward pass per step; gradients are bitwise the same.")]
+    [Impact(KohyaImpact.Cosmetic)]
+    public bool GradientCheckpointing { get; set; }
+
     public ResourcesSection Clone() => (ResourcesSection)MemberwiseClone();
 }

@@ -41,6 +41,7 @@ public static class TrainingRunner
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
         var tokenizer = WordTokenizer.FromCaptions(data.Captions, hp.Model.MaxTokens);
         using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network, hp.Resources.Dtype);
+        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -84,6 +85,7 @@ public static class TrainingRunner
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
         using var model = TrainingModel.Create(hp.Model, saved.Tokenizer(), hp.Training.Seed, device, hp.Network, hp.Resources.Dtype);
+        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
