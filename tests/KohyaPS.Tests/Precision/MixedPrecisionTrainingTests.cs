@@ -48,6 +48,8 @@ public sealed class MixedPrecisionTrainingTests : IDisposable
         Assert.Equal("bfloat16", state.Dtype);
         Assert.Null(state.LossScaler); // bfloat16 has float32's range: no loss scale
         Assert.True(CheckpointStore.Verify(result.LatestCheckpoint!).IsValid);
+        var test = KohyaPS.Engine.Checkpoints.Verification.CheckpointVerifier.Test(result.LatestCheckpoint!, deep: true);
+        Assert.True(test.IsValid, string.Join("; ", test.Checks.Where(c => c.Status != KohyaCheckStatus.Pass).Select(c => $"{c.Name}: {c.Message}")));
     }
 
     [Theory]
