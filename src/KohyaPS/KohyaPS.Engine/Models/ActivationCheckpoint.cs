@@ -57,7 +57,7 @@ public sealed class ActivationCheckpoint : MultiTensorFunction<ActivationCheckpo
         ctx.save_for_backward(inputs);
         ctx.set_materialize_grads(false);
         using var scope = torch.NewDisposeScope();
-        var outputs = body(inputs).Concat(chained.Select(i => inputs[i].clone())).ToList();
+        var outputs = body(inputs).Concat(chained.Select(i => inputs[i].alias())).ToList(); // views: handing on copies nothing
         foreach (var o in outputs) o.MoveToOuterDisposeScope();
         return outputs;
     }
