@@ -169,6 +169,45 @@ public sealed class MixedPrecisionTrainingTests : IDisposable
         Assert.Contains(probe.Reports, r => double.IsFinite(r.GradNorm));
     }
 
+    [Fact]
+    public void Bfloat16LoraStartsFromALoraFileWithItsFloat32ValuesOnTheMasters()
+    {
+        string data = TrainingTestSupport.DemoDataset(_root);
+        void Lora(KohyaHyperparameterSet h) { h.Network.Type = "lora"; h.Network.Dim = 2; h.Saving.SaveEveryNSteps = 2; }
+        var source = Train("lora-source", TrainingTestSupport.Tiny(2, tweak: Lora), data);
+        string file = Path.Combine(_root, "start.safetensors");
+        KohyaPS.Engine.LoraExport.CheckpointLoraExport.Export(new KohyaPS.Engine.LoraExport.LoraExportRequest
+        {
+            CheckpointPath = source.LatestCheckpoint!, OutputPath = file, Dtype = KohyaPS.Engine.Interop.KohyaLoraSaveDtype.Float32,
+        });
+        var first = new FirstMasters();
+        TrainingRunner.Run(new TrainingRequest
+        {
+            Hyperparameters = Bf16(2, Lora), DatasetPath = data, OutputPath = Path.Combine(_root, "lora-bf16"), NetworkWeightsPath = file, ExtraHooks = [first],
+        }, NullTrainingObserver.Instance, CancellationToken.None);
+
+        // The masters the bfloat16 run starts from are the file's float32 values exactly, not a bfloat16 rounding.
+        var trained = TrainingTestSupport.TensorBytes(Path.Combine(source.LatestCheckpoint!, CheckpointNames.ModelFile));
+        Assert.Equal(trained.Keys.Order(), first.Bytes!.Keys.Order());
+        Assert.All(trained, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(first.Bytes[kv.Key]), kv.Key));
+        Assert.Contains(first.Bytes, kv => kv.Key.EndsWith(".lora_up.weight", StringComparison.Ordinal) && kv.Value.Any(b => b != 0));
+        Assert.True(first.ComputeMatchesMasters);
+    }
+
+    private sealed class FirstMasters : ITrainingHook
+    {
+        public Dictionary<string, byte[]>? Bytes;
+        public bool ComputeMatchesMasters;
+
+        public void OnRunStarted(TrainingContext context)
+        {
+            Bytes = context.Model.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value.detach().contiguous().bytes.ToArray());
+            var masters = context.Model.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
+            ComputeMatchesMasters = context.Model.Lora!.StateTensors().All(kv =>
+                kv.Value.dtype == ScalarType.BFloat16 && kv.Value.eq(masters[kv.Key].to(ScalarType.BFloat16)).all().item<bool>());
+        }
+    }
+
     /// <summary>Starts the run at a loss scale float16 cannot hold, and records the scale after every step.</summary>
     private sealed class ScaleProbe(double initialScale) : ITrainingHook
     {

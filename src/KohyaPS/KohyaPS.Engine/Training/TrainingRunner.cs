@@ -119,7 +119,8 @@ public static class TrainingRunner
             {
                 RecommendedAction = "Set Network.Type to lora (Invoke-KohyaTraining -Network LoRA) with the file's dim and alpha.",
             };
-        var warnings = Networks.LoraWeightsImport.Load(model.Lora, networkWeights);
+        var warnings = Networks.LoraWeightsImport.Load(model.Lora, networkWeights, model.StateTensors());
+        model.Precision?.Weights.CopyToCompute();
         foreach (var w in warnings) observer.Warning(w);
         return warnings;
     }
