@@ -104,6 +104,31 @@ public sealed class GradientCheckpointingTests : IDisposable
         Assert.Equal(plain.FinalLoss, checkpointed.FinalLoss);
     }
 
+    [Fact]
+    public void SwitchingCheckpointingOnWhenResumingKeepsTheRunBitwise()
+    {
+        // Cosmetic: a resume may turn it on (to fit a smaller GPU) without any change of trajectory.
+        string data = TrainingTestSupport.DemoDataset(_root);
+        var hp = TrainingTestSupport.Tiny(4, saveEvery: 2);
+        KohyaTrainingResult Run(string name, params ITrainingHook[] hooks) => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = data, OutputPath = Path.Combine(_root, name), ExtraHooks = hooks },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        var straight = Run("straight");
+        Run("split", new StopAtStep(2));
+        var resumed = TrainingRunner.Resume(new ResumeRequest
+        {
+            RunPath = Path.Combine(_root, "split"),
+            Overrides = new System.Collections.Hashtable { ["Resources.GradientCheckpointing"] = true },
+        }, NullTrainingObserver.Instance, CancellationToken.None);
+
+        Assert.Equal(4, resumed.FinalStep);
+        var state = KohyaPS.Engine.Checkpoints.CheckpointState.Parse(File.ReadAllText(Path.Combine(resumed.LatestCheckpoint!, "state.json")), "state.json");
+        Assert.Contains(state.Segments[^1].Overrides, o => o.Contains("GradientCheckpointing", StringComparison.Ordinal));
+        var a = TrainingTestSupport.TensorBytes(Path.Combine(straight.LatestCheckpoint!, "model.safetensors"));
+        var b = TrainingTestSupport.TensorBytes(Path.Combine(resumed.LatestCheckpoint!, "model.safetensors"));
+        Assert.All(a, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(b[kv.Key]), $"{kv.Key} differs"));
+    }
+
     private static Dictionary<string, byte[]> Gradients(TrainingModel model, IReadOnlyList<string> captions, bool checkpointing, long dropoutSeed = 11)
     {
         model.UNet.GradientCheckpointing = checkpointing;
