@@ -23,9 +23,11 @@ public sealed class TrainingResourceEstimatorTests
         // 5 transformers at 320, 5 at 640, 5 at 1280 and the mid block's at 1280.
         long unet = 5 * (32 * 320 + 1536) + 5 * (32 * 640 + 1536) + 6 * (32 * 1280 + 1536);
         Assert.Equal(423_936, unet);
-        Assert.Equal(4 * unet, LoraParameterCounter.UNet(UNetConfig.Sd15, 4));
+        var network = new NetworkSection { Type = "lora", Dim = 4 };
+        Assert.Equal((4 * unet, 0L), LoraParameterCounter.Count(UNetConfig.Sd15, TextEncoderConfig.ClipVitL14, network, trainTextEncoder: false));
         // Per CLIP layer: q,k,v,out 768+768 each, fc1 768+3072, fc2 3072+768.
-        Assert.Equal(12 * (4 * 1536 + 2 * 3840) * 8L, LoraParameterCounter.TextEncoder(TextEncoderConfig.ClipVitL14, 8));
+        network.Dim = 8;
+        Assert.Equal(12 * (4 * 1536 + 2 * 3840) * 8L, LoraParameterCounter.Count(UNetConfig.Sd15, TextEncoderConfig.ClipVitL14, network, true).TextEncoder);
     }
 
     [Fact]
@@ -103,5 +105,57 @@ public sealed class TrainingResourceEstimatorTests
         Assert.Null(TrainingResourceEstimator.DeviceMemoryFor(set));
         set.Resources.Device = "cuda:0";
         Assert.Null(TrainingResourceEstimator.DeviceMemoryFor(set)); // no NVIDIA driver on this machine
+    }
+
+    [Theory]
+    [InlineData(new string[0], true)]
+    [InlineData(new[] { "attention" }, false)]
+    [InlineData(new[] { "conv", "text_mlp" }, true)]
+    [InlineData(new[] { "Transformer2DModel", "CLIPAttention" }, true)]
+    public void LoraCountIsTheTrainedNetworksParameterCount(string[] targets, bool trainTextEncoder)
+    {
+        // The estimate counts the target set actually requested, exactly as many parameters as training injects.
+        var set = HyperparameterPresets.Create("tiny");
+        set.Model.TrainTextEncoder = trainTextEncoder;
+        set.Network.Type = "lora";
+        set.Network.Dim = 3;
+        set.Network.TargetModules = targets;
+        var tokenizer = WordTokenizer.FromCaptions(new[] { "a red box" }, set.Model.MaxTokens);
+        using var model = KohyaPS.Engine.Training.TrainingModel.CreateLayout(set.Model, tokenizer.VocabularySize, tokenizer.MaxLength, set.Network);
+        long injected = model.TrainableParameters.Sum(p => p.Param.numel());
+
+        var estimate = Estimate(set);
+        Assert.Equal(injected, estimate.TrainableParameters);
+        set.Network.TargetModules = new[] { "attention" };
+        if (targets.Length != 1)
+            Assert.NotEqual(estimate.TrainableParameters, Estimate(set).TrainableParameters);
+    }
+
+    [Fact]
+    public void DtypeAndCheckpointingComeFromTheSetUnlessOverridden()
+    {
+        var set = HyperparameterPresets.Create("tiny");
+        var plain = Estimate(set);
+        set.Resources.Dtype = "bfloat16";
+        set.Resources.GradientCheckpointing = true;
+        var fromSet = TrainingResourceEstimator.Estimate(new TrainingResourceRequest(set));
+        Assert.Equal(("bfloat16", true), (fromSet.Dtype, fromSet.GradientCheckpointing));
+        Assert.True(fromSet.ActivationBytes < plain.ActivationBytes / 2);
+        var overridden = TrainingResourceEstimator.Estimate(new TrainingResourceRequest(set) { Dtype = "float32", GradientCheckpointing = false });
+        Assert.Equal(plain.TotalBytes, overridden.TotalBytes);
+        Assert.Equal(("float32", false), (overridden.Dtype, overridden.GradientCheckpointing));
+    }
+
+    [Fact]
+    public void MixedPrecisionCountsMastersAndTheFrozenTextEncodersFloat32Copy()
+    {
+        var set = HyperparameterPresets.Create("tiny");
+        set.Model.TrainTextEncoder = false;
+        var fp32 = Estimate(set);
+        var bf16 = Estimate(set, dtype: "bfloat16");
+        long unet = bf16.UNetParameters, text = bf16.TextEncoderParameters;
+        Assert.Equal(unet * (2 + 4) + text * (2 + 4), bf16.WeightBytes); // masters for the UNet, a float32 copy of the text encoder
+        Assert.Equal(unet * (4 + 2), bf16.GradientBytes);
+        Assert.Equal((unet + text) * 4, fp32.WeightBytes);
     }
 }

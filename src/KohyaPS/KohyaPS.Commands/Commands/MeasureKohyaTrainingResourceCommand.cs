@@ -59,7 +59,9 @@ public sealed class MeasureKohyaTrainingResourceCommand : KohyaCmdlet
             var settings = ParameterSetName == SetSet
                 ? HyperparameterArguments.ToSet(HyperparameterSet, nameof(HyperparameterSet), ResolveFileSystemPath)
                 : FromPreset(Preset);
-            WriteObject(Estimate(settings, BatchSize, Resolution, Dtype, GradientCheckpointing.IsPresent, DeviceMemory));
+            // Without -GradientCheckpointing the set's Resources.GradientCheckpointing decides.
+            bool? checkpointing = MyInvocation.BoundParameters.ContainsKey(nameof(GradientCheckpointing)) ? GradientCheckpointing.IsPresent : null;
+            WriteObject(Estimate(settings, BatchSize, Resolution, Dtype, checkpointing, DeviceMemory));
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -72,7 +74,7 @@ public sealed class MeasureKohyaTrainingResourceCommand : KohyaCmdlet
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static KohyaTrainingResourceEstimate Estimate(KohyaHyperparameterSet settings, int? batchSize, int? resolution, string? dtype,
-        bool checkpointing, long? deviceMemory) =>
+        bool? checkpointing, long? deviceMemory) =>
         TrainingResourceEstimator.Estimate(new TrainingResourceRequest(settings)
         {
             BatchSize = batchSize,

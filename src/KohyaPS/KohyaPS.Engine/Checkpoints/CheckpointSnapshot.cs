@@ -71,6 +71,7 @@ public sealed class CheckpointSnapshot : IDisposable
             Threads = TorchSharp.torch.get_num_threads(),
             Device = hp.Resources.Device,
             Dtype = hp.Resources.Dtype,
+            LossScaler = context.Model.Precision?.Scaler?.Export(),
             Tokenizer = context.Model.Tokenizer.Describe(),
             Reason = reason,
             Segments = segments,

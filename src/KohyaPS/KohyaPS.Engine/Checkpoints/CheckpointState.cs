@@ -48,6 +48,9 @@ public sealed class CheckpointState
     public string Device { get; set; } = "cpu";
     public string Dtype { get; set; } = "float32";
 
+    /// <summary>The float16 loss scaler (scale, good steps); null for float32 and bfloat16 runs.</summary>
+    public Precision.LossScalerState? LossScaler { get; set; }
+
     public TokenizerState Tokenizer { get; set; } = new();
 
     /// <summary>Why this save happened: Interval, Epoch, Final, Stop.</summary>

@@ -6,7 +6,7 @@ namespace KohyaPS.Engine.Hyperparameters;
 public static class HyperparameterValidator
 {
     public static readonly string[] Presets = { "tiny", "small", "tiny-sd", "sd15" };
-    public static readonly string[] Dtypes = { "float32" };
+    public static readonly string[] Dtypes = Precision.ComputeDtype.Names;
     public static readonly string[] NetworkTypes = { "none", "lora" };
     public static readonly string[] LossSpikeActions = { "warn", "rollback", "stop" };
     public static readonly string[] GuardActions = { "warn", "stop" };

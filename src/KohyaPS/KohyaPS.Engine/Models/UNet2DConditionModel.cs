@@ -83,6 +83,17 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Recompute each down, mid and up block in backward instead of keeping its activations (<see cref="ActivationCheckpoint"/>):
+    /// less memory, one more forward per step, the same gradients bit for bit. Only while gradients are recorded.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
+    // A down or mid block hands on all three inputs: the time embedding and text states to the next block, its input
+    // hidden state (also a skip) to the up block that consumes it. Every tensor with several consumers then reaches each
+    // checkpointed block's backward with the gradient of its later consumers, and sums in an unsplit graph's order.
+    private static readonly int[] Chain = { 0, 1, 2 };
+
     /// <summary>The (validated) shape this model was built from.</summary>
     public UNetConfig Config { get; }
 
@@ -96,6 +107,13 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         CheckInputs(sample, timesteps, encoderHiddenStates);
         using var scope = torch.NewDisposeScope();
         long batch = sample.shape[0];
+        // Inputs enter in the weights' dtype (bfloat16/float16 under mixed precision); the output leaves in the sample's.
+        var inputDtype = sample.dtype;
+        var dtype = conv_in.weight!.dtype;
+        if (inputDtype != dtype)
+            sample = sample.to_type(dtype);
+        if (encoderHiddenStates.dtype != dtype)
+            encoderHiddenStates = encoderHiddenStates.to_type(dtype);
 
         var t = timesteps.dim() == 0 ? timesteps.reshape(1) : timesteps;
         if (t.shape[0] != batch)
@@ -105,27 +123,64 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
 
         var h = conv_in.forward(sample);
         var skips = new List<Tensor> { h };
+        var checkpoint = GradientCheckpointing && torch.is_grad_enabled();
         foreach (var block in down_blocks)
         {
+            if (checkpoint)
+            {
+                // Outputs: the block's skips (the last is the hidden state), then its three inputs handed on.
+                var outputs = ActivationCheckpoint.Run(x => block.forward(x[0], x[1], x[2]).Skips, new[] { h, emb, encoderHiddenStates }, Chain);
+                skips[^1] = outputs[^3]; // the up path takes the input skip from the hand-on (see Chain)
+                skips.AddRange(outputs.Take(outputs.Count - 3));
+                (h, emb, encoderHiddenStates) = (skips[^1], outputs[^2], outputs[^1]);
+                continue;
+            }
             var (hidden, blockSkips) = block.forward(h, emb, encoderHiddenStates);
             h = hidden;
             skips.AddRange(blockSkips);
         }
 
-        h = mid_block.forward(h, emb, encoderHiddenStates);
-
-        foreach (var block in up_blocks)
+        if (checkpoint)
         {
+            var outputs = ActivationCheckpoint.Run(x => new[] { mid_block.forward(x[0], x[1], x[2]) }, new[] { h, emb, encoderHiddenStates }, Chain);
+            skips[^1] = outputs[1];
+            (h, emb, encoderHiddenStates) = (outputs[0], outputs[2], outputs[3]);
+        }
+        else
+        {
+            h = mid_block.forward(h, emb, encoderHiddenStates);
+        }
+
+        for (int b = 0; b < up_blocks.Count; b++)
+        {
+            var block = up_blocks[b];
             int n = block.ResnetCount;
             var own = skips.GetRange(skips.Count - n, n);
             skips.RemoveRange(skips.Count - n, n);
             long[]? upsampleSize = skips.Count > 0 ? new[] { skips[^1].shape[2], skips[^1].shape[3] } : null;
+            if (checkpoint)
+            {
+                // Inputs: hidden, the level's skips, time embedding, text states; the last level chains nothing on.
+                var inputs = new List<Tensor> { h };
+                inputs.AddRange(own);
+                inputs.Add(emb);
+                inputs.Add(encoderHiddenStates);
+                bool last = b == up_blocks.Count - 1;
+                var outputs = ActivationCheckpoint.Run(x => new[] { block.forward(x[0], x.Skip(1).Take(n).ToList(), x[n + 1], x[n + 2], upsampleSize) },
+                    inputs, last ? Array.Empty<int>() : new[] { n + 1, n + 2 });
+                h = outputs[0];
+                if (!last)
+                    (emb, encoderHiddenStates) = (outputs[1], outputs[2]);
+                continue;
+            }
             h = block.forward(h, own, emb, encoderHiddenStates, upsampleSize);
         }
 
         var normed = conv_norm_out.forward(h);
         var activated = nn.functional.silu(normed);
         var output = conv_out.forward(activated);
+        if (output.dtype != inputDtype)
+            output = output.to_type(inputDtype);
         return output.MoveToOuterDisposeScope();
     }
 

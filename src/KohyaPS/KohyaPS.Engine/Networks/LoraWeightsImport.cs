@@ -15,7 +15,9 @@ namespace KohyaPS.Engine.Networks;
 public static class LoraWeightsImport
 {
     /// <summary>Copies the file's adapters into <paramref name="network"/>; returns the warnings to state to the user.</summary>
-    public static IReadOnlyList<string> Load(LoraNetwork network, string path)
+    /// <param name="targets">Where the weights go, by the network's names; null: the adapters' own tensors (under mixed
+    /// precision the model passes its float32 masters, so the file's values are not rounded to the compute dtype).</param>
+    public static IReadOnlyList<string> Load(LoraNetwork network, string path, IEnumerable<KeyValuePair<string, Tensor>>? targets = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         string full = Path.GetFullPath(path);
@@ -33,7 +35,7 @@ public static class LoraWeightsImport
             };
 
         var map = KeyMapOf(network);
-        var own = network.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var own = (targets ?? network.StateTensors()).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         using var file = SafetensorsFile.Open(full);
         var byOurName = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
         var unexpected = new List<string>();

@@ -11,7 +11,8 @@ public sealed record TrainingResourceRequest(KohyaHyperparameterSet Settings)
     public int? BatchSize { get; init; }
     public int? Resolution { get; init; }
     public string? Dtype { get; init; }
-    public bool GradientCheckpointing { get; init; }
+    /// <summary>Gradient checkpointing on or off; null: the set's Resources.GradientCheckpointing.</summary>
+    public bool? GradientCheckpointing { get; init; }
 
     /// <summary>Bytes of device memory to compare against; null: none known.</summary>
     public long? DeviceMemoryBytes { get; init; }
@@ -40,6 +41,7 @@ public static class TrainingResourceEstimator
         int batch = request.BatchSize ?? s.Data.BatchSize;
         int resolution = request.Resolution ?? s.Data.Resolution;
         string dtype = (request.Dtype ?? s.Resources.Dtype).Trim().ToLowerInvariant();
+        bool checkpointing = request.GradientCheckpointing ?? s.Resources.GradientCheckpointing;
         if (!DtypeBytes.TryGetValue(dtype, out int elementBytes))
             throw Invalid("Dtype", $"'{dtype}' is not a compute dtype; use float32, bfloat16 or float16.");
         if (batch < 1)
@@ -62,22 +64,23 @@ public static class TrainingResourceEstimator
         long vaeParams = latent ? VaeConfig.Sd15.CountParameters().Parameters : 0;
         bool lora = string.Equals(s.Network.Type, "lora", StringComparison.OrdinalIgnoreCase);
         bool trainText = s.Model.TrainTextEncoder;
-        long trainable = lora
-            ? LoraParameterCounter.UNet(unetShapes, s.Network.Dim) + (trainText ? LoraParameterCounter.TextEncoder(textShapes, s.Network.Dim) : 0)
-            : unetParams + (trainText ? textParams : 0);
+        long trainable = lora ? Sum(LoraParameterCounter.Count(unet, text, s.Network, trainText)) : unetParams + (trainText ? textParams : 0);
         long baseParams = unetParams + textParams + vaeParams;
         // Full fine-tuning trains the base weights themselves; LoRA adds its own on top of a frozen base.
         long frozen = lora ? baseParams : baseParams - trainable;
-        long masterCopy = elementBytes == 4 ? 0 : 4;
-        long weightBytes = frozen * elementBytes + trainable * (elementBytes + masterCopy);
-        long gradientBytes = trainable * 4;
+        bool mixed = elementBytes != 4;
+        // Mixed precision keeps a float32 master of every trainable weight and a float32 copy of what else a checkpoint
+        // stores (the frozen text encoder of a full fine-tune); the low-precision gradients live until they reach the masters.
+        long storedFrozen = !lora && !trainText ? textParams : 0;
+        long weightBytes = frozen * elementBytes + trainable * (elementBytes + (mixed ? 4 : 0)) + (mixed ? storedFrozen * 4 : 0);
+        long gradientBytes = trainable * (4 + (mixed ? elementBytes : 0));
         long optimizerBytes = trainable * 4 * OptimizerSlots(s.Optimizer);
 
         long side = resolution / factor;
-        long perSample = ActivationEstimator.UNetElements(unet, side, text.MaxLength, request.GradientCheckpointing);
+        long perSample = ActivationEstimator.UNetElements(unet, side, text.MaxLength, checkpointing);
         // With LoRA the text encoder still needs its activations when its LoRA layers train; a frozen encoder runs without gradients.
         if (trainText)
-            perSample += ActivationEstimator.TextEncoderElements(text, request.GradientCheckpointing);
+            perSample += ActivationEstimator.TextEncoderElements(text, gradientCheckpointing: false); // only the UNet's blocks are checkpointed
         long activationBytes = perSample * batch * elementBytes;
 
         long total = weightBytes + gradientBytes + optimizerBytes + activationBytes;
@@ -88,7 +91,7 @@ public static class TrainingResourceEstimator
             Resolution = resolution,
             BatchSize = batch,
             Dtype = Canonical(dtype),
-            GradientCheckpointing = request.GradientCheckpointing,
+            GradientCheckpointing = checkpointing,
             NetworkType = lora ? "lora" : "none",
             Optimizer = s.Optimizer.Type,
             UNetParameters = unetParams,
@@ -133,6 +136,8 @@ public static class TrainingResourceEstimator
             _ => throw Invalid("Optimizer.Type", $"'{optimizer.Type}' is not a known optimizer; use AdamW, Adam, SGD or Lion."),
         };
     }
+
+    private static long Sum((long UNet, long TextEncoder) counts) => counts.UNet + counts.TextEncoder;
 
     private static string Canonical(string dtype) => dtype switch
     {

@@ -97,6 +97,7 @@ internal sealed class ResumePoint
         try
         {
             model.LoadState(weights, ModelPath);
+            model.Precision?.RestoreScaler(State.LossScaler, System.IO.Path.Combine(Path, CheckpointNames.StateFile));
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KohyaPS.Engine.Optim;
+using KohyaPS.Engine.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -98,7 +99,7 @@ public sealed class Trainer
                 var loss = _context.Objective.Loss(prediction, target, timesteps);
                 if (micro == 0 && _context.Faults.TakeNanLoss(state.GlobalStep + 1))
                     loss = loss * float.NaN;
-                (loss / accumulation).backward();
+                MixedPrecision.Backward(_context.Model.Precision, loss / accumulation);
                 lossSum += loss.item<float>();
                 samples += (int)x0.shape[0];
                 Advance(state);
@@ -108,10 +109,17 @@ public sealed class Trainer
         double gradNorm = GradientClipping.ClipByTotalNorm(_context.Model.TrainableParameters.Select(p => p.Param), hp.Optimizer.MaxGradNorm);
         double lr = _context.LearningRateAt(state.GlobalStep);
         // A non-finite loss or gradient would poison the weights and the optimizer's moments: skip the update.
-        bool skipped = !double.IsFinite(lossSum) || !double.IsFinite(gradNorm);
-        if (!skipped)
+        // A float16 overflow (finite loss, non-finite scaled gradients) is the loss scale's doing, not a blow-up: skip it and back off.
+        bool overflow = _context.Model.Precision?.IsOverflow(lossSum, gradNorm) ?? false;
+        bool skipped = !overflow && (!double.IsFinite(lossSum) || !double.IsFinite(gradNorm));
+        if (!skipped && !overflow)
             _context.Optimizer.Step(lr);
         _context.Optimizer.ZeroGrad();
+        _context.Model.Precision?.EndStep(updated: !skipped && !overflow, overflow);
+        if (overflow)
+            Monitoring.TrainingEvents.Raise(_context, "LossScaleOverflow", "Skip",
+                $"Step {state.GlobalStep + 1}: float16 gradients overflowed; the update was skipped and the loss scale lowered to {_context.Model.Precision!.Scaler!.Scale}.",
+                _context.Model.Precision.Scaler.Scale, null, state.GlobalStep + 1);
         state.GlobalStep++;
         state.SamplesSeen += samples;
         return new StepReport(state.GlobalStep, lastEpoch, lossSum / accumulation, lr, gradNorm, samples, clock.Elapsed.TotalSeconds, skipped);

@@ -4,6 +4,7 @@ using KohyaPS.Engine.Loading;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Models.Vae;
 using KohyaPS.Engine.Networks;
+using KohyaPS.Engine.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -32,7 +33,7 @@ public sealed class TrainingModel : IDisposable
     private readonly Lazy<string?> _vaeHash;
 
     private TrainingModel(UNet2DConditionModel unet, TextEncoder textEncoder, AutoencoderKL? vae, ICaptionTokenizer tokenizer, Device device,
-        bool trainTextEncoder, LoraSettings? lora, string baseSource)
+        bool trainTextEncoder, LoraSettings? lora, string baseSource, ScalarType dtype)
     {
         UNet = unet;
         TextEncoder = textEncoder;
@@ -52,15 +53,39 @@ public sealed class TrainingModel : IDisposable
             if (device.type != DeviceType.META)
                 BaseHash = LoraBaseHash.Compute(BaseStateTensors());
             Lora = LoraNetwork.Inject(unet, textEncoder, lora);
-            TrainableParameters = Lora.Parameters().ToList();
-            return;
         }
-        var trainable = unet.named_parameters().Select(p => (UNetPrefix + p.name, p.parameter));
-        if (trainTextEncoder)
-            trainable = trainable.Concat(textEncoder.named_parameters().Select(p => (TextEncoderPrefix + p.name, p.parameter)));
-        else
+        else if (!trainTextEncoder)
+        {
             foreach (var p in textEncoder.parameters()) p.requires_grad = false;
-        TrainableParameters = trainable.ToList();
+        }
+        TrainableParameters = LiveTrainable(trainTextEncoder).ToList();
+        if (dtype != ScalarType.Float32 && device.type != DeviceType.META)
+        {
+            // The float32 weights (seeded or loaded) become the masters; the UNet and text encoder compute in the low dtype.
+            // The frozen VAE stays float32: it encodes and decodes outside the trained graph, and its hash names float32 weights.
+            Precision = MixedPrecision.Create(dtype, MasterWeights.Create(TrainableParameters, StateTensors(), () => CastModules(dtype, trainTextEncoder),
+                () => LiveTrainable(trainTextEncoder), () => Lora?.StateTensors() ?? BaseStateTensors()));
+            TrainableParameters = Precision.Masters;
+        }
+    }
+
+    /// <summary>The parameters the model trains, as the modules hold them now (the compute weights under mixed precision).</summary>
+    private IEnumerable<(string Name, Parameter Param)> LiveTrainable(bool trainTextEncoder)
+    {
+        if (Lora is not null)
+            return Lora.Parameters();
+        var trainable = UNet.named_parameters().Select(p => (UNetPrefix + p.name, p.parameter));
+        return trainTextEncoder ? trainable.Concat(TextEncoder.named_parameters().Select(p => (TextEncoderPrefix + p.name, p.parameter))) : trainable;
+    }
+
+    private void CastModules(ScalarType dtype, bool trainTextEncoder)
+    {
+        UNet.to(dtype);
+        TextEncoder.to(dtype);
+        foreach (var (_, adapter) in Lora?.Modules ?? Array.Empty<(string, LoraModule)>())
+            adapter.to(dtype);
+        foreach (var p in UNet.parameters().Concat(TextEncoder.parameters())) p.requires_grad = false;
+        foreach (var (_, p) in LiveTrainable(trainTextEncoder)) p.requires_grad = true;
     }
 
     public UNet2DConditionModel UNet { get; }
@@ -84,6 +109,9 @@ public sealed class TrainingModel : IDisposable
     /// <summary>The LoRA adapters on the frozen base; null when the model's own weights are trained.</summary>
     public LoraNetwork? Lora { get; }
 
+    /// <summary>Mixed precision (Resources.Dtype bfloat16/float16): float32 masters behind low-precision compute weights; null for float32.</summary>
+    public MixedPrecision? Precision { get; }
+
     /// <summary>SHA-256 of the frozen base weights (<see cref="LoraBaseHash"/>) of a LoRA model; null otherwise and on <c>meta</c>.</summary>
     public string? BaseHash { get; }
 
@@ -94,12 +122,15 @@ public sealed class TrainingModel : IDisposable
     /// Builds the model: from Model.Path (a diffusers folder or a single-file checkpoint) when set, otherwise with
     /// weights drawn from <paramref name="seed"/> (identical for identical seeds; the UNet, then the text encoder, then
     /// the VAE). With a LoRA <paramref name="network"/> the model becomes the frozen base and the adapters are drawn
-    /// after it, from <paramref name="seed"/> as well.
+    /// after it, from <paramref name="seed"/> as well. <paramref name="dtype"/> is Resources.Dtype: bfloat16 or float16
+    /// computes in that dtype behind float32 masters (<see cref="Precision"/>).
     /// </summary>
-    public static TrainingModel Create(ModelSection settings, ICaptionTokenizer tokenizer, long seed, Device device, NetworkSection? network = null)
+    public static TrainingModel Create(ModelSection settings, ICaptionTokenizer tokenizer, long seed, Device device, NetworkSection? network = null,
+        string dtype = ComputeDtype.Float32)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        var computeDtype = ComputeDtype.Parse(dtype);
         var blueprint = ModelBlueprint.For(settings, tokenizer.VocabularySize, tokenizer.MaxLength);
         var lora = LoraSettings.From(network, settings.TrainTextEncoder);
         if (blueprint.IsLatent && !string.IsNullOrEmpty(settings.Path))
@@ -110,13 +141,13 @@ public sealed class TrainingModel : IDisposable
             });
             torch.manual_seed(seed);
             return Assemble(loaded.UNet, loaded.TextEncoder, loaded.Vae, tokenizer, device, settings.TrainTextEncoder, lora,
-                "model:" + System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(settings.Path))));
+                "model:" + System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(settings.Path))), computeDtype);
         }
         torch.manual_seed(seed);
         var unet = new UNet2DConditionModel(blueprint.UNet, device);
         var text = new TextEncoder(blueprint.TextEncoder, device);
         var vae = blueprint.Vae is { } vaeConfig ? new AutoencoderKL(vaeConfig, device) : null;
-        return Assemble(unet, text, vae, tokenizer, device, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource);
+        return Assemble(unet, text, vae, tokenizer, device, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource, computeDtype);
     }
 
     /// <summary>
@@ -135,7 +166,7 @@ public sealed class TrainingModel : IDisposable
         try
         {
             return Assemble(new UNet2DConditionModel(blueprint.UNet, meta), new TextEncoder(blueprint.TextEncoder, meta), null,
-                new LayoutTokenizer(vocabularySize, maxLength), meta, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource);
+                new LayoutTokenizer(vocabularySize, maxLength), meta, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource, ScalarType.Float32);
         }
         finally
         {
@@ -144,13 +175,13 @@ public sealed class TrainingModel : IDisposable
     }
 
     private static TrainingModel Assemble(UNet2DConditionModel unet, TextEncoder text, AutoencoderKL? vae, ICaptionTokenizer tokenizer, Device device,
-        bool trainTextEncoder, LoraSettings? lora, string baseSource)
+        bool trainTextEncoder, LoraSettings? lora, string baseSource, ScalarType dtype)
     {
         unet.train();
         text.train();
         try
         {
-            return new TrainingModel(unet, text, vae, tokenizer, device, trainTextEncoder, lora, baseSource);
+            return new TrainingModel(unet, text, vae, tokenizer, device, trainTextEncoder, lora, baseSource, dtype);
         }
         catch
         {
@@ -222,8 +253,11 @@ public sealed class TrainingModel : IDisposable
         return UNet.forward(noisy, timesteps, conditioning);
     }
 
-    /// <summary>What a checkpoint stores: every weight and buffer, prefixed, in state-dict order — or only the LoRA adapters' tensors.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => Lora?.StateTensors() ?? BaseStateTensors();
+    /// <summary>
+    /// What a checkpoint stores: every weight and buffer, prefixed, in state-dict order — or only the LoRA adapters' tensors;
+    /// under mixed precision their float32 masters and copies.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => Precision?.Weights.StateTensors() ?? Lora?.StateTensors() ?? BaseStateTensors();
 
     /// <summary>The UNet's and text encoder's own weights and buffers, prefixed, in state-dict order.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> BaseStateTensors() =>
@@ -244,6 +278,7 @@ public sealed class TrainingModel : IDisposable
         using var noGrad = torch.no_grad();
         foreach (var (name, target) in own)
             target.copy_(tensors[name]);
+        Precision?.Weights.CopyToCompute();
     }
 
     private static string Preview(IReadOnlyList<string> keys) =>
@@ -307,6 +342,7 @@ public sealed class TrainingModel : IDisposable
 
     public void Dispose()
     {
+        Precision?.Dispose();
         Lora?.Dispose();
         UNet.Dispose();
         TextEncoder.Dispose();

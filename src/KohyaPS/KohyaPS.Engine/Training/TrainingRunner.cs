@@ -40,7 +40,8 @@ public static class TrainingRunner
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
         var tokenizer = CaptionTokenizers.ForNewRun(hp.Model, data.Captions);
         CheckImageSizes(hp, tokenizer);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network);
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network, hp.Resources.Dtype);
+        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -85,7 +86,8 @@ public static class TrainingRunner
 
         var tokenizer = saved.Tokenizer(hp.Model);
         CheckImageSizes(hp, tokenizer);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, device, hp.Network);
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, device, hp.Network, hp.Resources.Dtype);
+        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
@@ -119,7 +121,8 @@ public static class TrainingRunner
             {
                 RecommendedAction = "Set Network.Type to lora (Invoke-KohyaTraining -Network LoRA) with the file's dim and alpha.",
             };
-        var warnings = Networks.LoraWeightsImport.Load(model.Lora, networkWeights);
+        var warnings = Networks.LoraWeightsImport.Load(model.Lora, networkWeights, model.StateTensors());
+        model.Precision?.Weights.CopyToCompute();
         foreach (var w in warnings) observer.Warning(w);
         return warnings;
     }

@@ -17,10 +17,10 @@ internal static class CompatibilityChecks
         TorchSharpCheck(saved, EnvironmentProbe.TorchSharpVersion, checks);
         KohyaVersionCheck(saved, EnvironmentProbe.KohyaPSVersion, checks);
         DeviceCheck(hp?.Resources.Device ?? state.Device, checks);
-        if (state.Dtype != "float32")
-            checks.Fail("Dtype", "DtypeNotSupported", $"The checkpoint is {state.Dtype}; this KohyaPS trains float32.");
+        if (!Precision.ComputeDtype.Names.Contains(state.Dtype, StringComparer.OrdinalIgnoreCase))
+            checks.Fail("Dtype", "DtypeNotSupported", $"The checkpoint is {state.Dtype}; this KohyaPS trains {string.Join(", ", Precision.ComputeDtype.Names)}.");
         else
-            checks.Pass("Dtype", "float32.");
+            checks.Pass("Dtype", $"{state.Dtype}.");
         ThreadCheck(state.Threads, checks);
     }
 
