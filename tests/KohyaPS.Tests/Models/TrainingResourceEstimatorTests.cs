@@ -2,6 +2,7 @@ using KohyaPS.Contracts;
 using KohyaPS.Engine;
 using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Models;
+using KohyaPS.Engine.Models.Vae;
 using KohyaPS.Engine.Resources;
 
 namespace KohyaPS.Tests.Models;
@@ -31,6 +32,22 @@ public sealed class TrainingResourceEstimatorTests
     }
 
     [Fact]
+    public void TinySdCountsItsOwnVaeAndByteLevelTextEncoder()
+    {
+        var set = HyperparameterPresets.Create("tiny-sd");
+        var e = Estimate(set);
+        Assert.Equal(VaeConfig.Tiny.CountParameters().Parameters, e.VaeParameters);
+        Assert.Equal(UNetConfig.TinySd.CountParameters().Parameters, e.UNetParameters);
+        // The seeded model reads CLIP's byte-level alphabet (514 ids) with 77 positions, as training builds it.
+        var hp = set.Clone();
+        using var model = KohyaPS.Engine.Training.TrainingModel.CreateLayout(hp.Model, 514, hp.Model.MaxTokens);
+        Assert.Equal(model.TextEncoder.parameters().Sum(p => p.numel()), e.TextEncoderParameters);
+        // Image sides divide by the tiny VAE's 2 and the UNet's 2.
+        set.Data.Resolution = 18;
+        Assert.Equal("InvalidResourceRequest", Assert.Throws<KohyaException>(() => Estimate(set)).ErrorId);
+    }
+
+    [Fact]
     public void BytesFollowDtypeOptimizerAndNetwork()
     {
         var set = HyperparameterPresets.Create("sd15");
@@ -38,7 +55,7 @@ public sealed class TrainingResourceEstimatorTests
         var bf16 = Estimate(set, dtype: "bfloat16");
         long trainable = fp32.TrainableParameters;
         Assert.Equal(fp32.UNetParameters + fp32.TextEncoderParameters, trainable);
-        Assert.Equal(fp32.VaeParameters * 2 + trainable * (2 + 4), bf16.WeightBytes); // bf16 copy + fp32 master
+        Assert.Equal(fp32.VaeParameters * 4 + trainable * (2 + 4), bf16.WeightBytes); // the VAE stays fp32; bf16 copy + fp32 master
         Assert.Equal(fp32.ActivationBytes / 2, bf16.ActivationBytes);
 
         var tiny = HyperparameterPresets.Create("tiny");

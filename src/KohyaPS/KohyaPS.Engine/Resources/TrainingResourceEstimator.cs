@@ -2,6 +2,7 @@ using KohyaPS.Contracts;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Models.Vae;
 using KohyaPS.Engine.Native;
+using KohyaPS.Engine.Training;
 
 namespace KohyaPS.Engine.Resources;
 
@@ -21,10 +22,9 @@ public sealed record TrainingResourceRequest(KohyaHyperparameterSet Settings)
 /// <summary>
 /// Estimates the memory and disk a training configuration needs, without allocating the model: parameter counts
 /// come from building the models on the <c>meta</c> device, activations from <see cref="ActivationEstimator"/>.
-/// The latent preset (sd15: UNet input 4 channels) trains on VAE latents 8× smaller than the images and counts
-/// the VAE's weights (held in the compute dtype to encode); the pixel presets (tiny, small) have no VAE. The text
-/// encoder's vocabulary is the preset's (CLIP's 49,408 for sd15; the demo tokenizer's size is only known from
-/// the captions, so tiny and small use their presets' 64 and 1,024).
+/// The latent presets (sd15, tiny-sd) train on VAE latents smaller than the images by the VAE's factor (sd15: 8) and
+/// count the VAE's weights; the pixel presets (tiny, small) have no VAE. The shapes are the ones training builds
+/// (<see cref="ModelBlueprint"/>), Model.Path's own for a diffusers folder.
 /// </summary>
 public static class TrainingResourceEstimator
 {
@@ -47,13 +47,12 @@ public static class TrainingResourceEstimator
         if (batch < 1)
             throw Invalid("BatchSize", $"the batch size must be at least 1, not {batch}.");
 
-        var unet = UNetConfig.FromPreset(s.Model.Preset);
-        var textPreset = TextEncoderConfig.FromPreset(s.Model.Preset);
-        var text = TextEncoderConfig.ForUNet(unet, textPreset.VocabSize, s.Model.MaxTokens) with { Layers = s.Model.TextEncoderLayers };
-        text.Validate();
-        bool latent = unet.InChannels == VaeConfig.Sd15.LatentChannels;
-        int factor = latent ? VaeConfig.Sd15.DownsampleFactor : 1;
-        int multiple = factor * (1 << (unet.Levels - 1));
+        var blueprint = Blueprint(s.Model);
+        var unet = blueprint.UNet;
+        var text = blueprint.TextEncoder;
+        bool latent = blueprint.IsLatent;
+        int factor = blueprint.Vae?.DownsampleFactor ?? 1;
+        int multiple = blueprint.SizeMultiple;
         if (resolution < multiple || resolution % multiple != 0)
             throw Invalid("Resolution", $"the resolution must be a positive multiple of {multiple} for preset '{s.Model.Preset}', not {resolution}.");
 
@@ -61,7 +60,7 @@ public static class TrainingResourceEstimator
         var textShapes = text.ParameterShapes();
         long unetParams = ModelParameterCount.FromShapes(unetShapes.Values).Parameters;
         long textParams = ModelParameterCount.FromShapes(textShapes.Values).Parameters;
-        long vaeParams = latent ? VaeConfig.Sd15.CountParameters().Parameters : 0;
+        long vaeParams = blueprint.Vae?.CountParameters().Parameters ?? 0;
         bool lora = string.Equals(s.Network.Type, "lora", StringComparison.OrdinalIgnoreCase);
         bool trainText = s.Model.TrainTextEncoder;
         long trainable = lora ? Sum(LoraParameterCounter.Count(unet, text, s.Network, trainText)) : unetParams + (trainText ? textParams : 0);
@@ -72,7 +71,8 @@ public static class TrainingResourceEstimator
         // Mixed precision keeps a float32 master of every trainable weight and a float32 copy of what else a checkpoint
         // stores (the frozen text encoder of a full fine-tune); the low-precision gradients live until they reach the masters.
         long storedFrozen = !lora && !trainText ? textParams : 0;
-        long weightBytes = frozen * elementBytes + trainable * (elementBytes + (mixed ? 4 : 0)) + (mixed ? storedFrozen * 4 : 0);
+        // The frozen VAE stays float32 whatever the compute dtype (it encodes and decodes outside the trained graph).
+        long weightBytes = (frozen - vaeParams) * elementBytes + vaeParams * 4 + trainable * (elementBytes + (mixed ? 4 : 0)) + (mixed ? storedFrozen * 4 : 0);
         long gradientBytes = trainable * (4 + (mixed ? elementBytes : 0));
         long optimizerBytes = trainable * 4 * OptimizerSlots(s.Optimizer);
 
@@ -108,6 +108,21 @@ public static class TrainingResourceEstimator
             Fits = request.DeviceMemoryBytes is long memory ? total <= memory : null,
             ActivationModel = ActivationEstimator.Description,
         };
+    }
+
+    /// <summary>
+    /// The shapes training builds (<see cref="ModelBlueprint"/>). A latent preset's tokenizer is the one training uses
+    /// (CLIP's files, or the byte-level alphabet); a pixel preset's word tokenizer is only known from the captions, so its
+    /// preset's vocabulary size stands in.
+    /// </summary>
+    private static ModelBlueprint Blueprint(ModelSection model)
+    {
+        if (ModelBlueprint.IsLatentPreset(model.Preset))
+        {
+            var tokenizer = CaptionTokenizers.ForNewRun(model, Array.Empty<string>());
+            return ModelBlueprint.For(model, tokenizer.VocabularySize, tokenizer.MaxLength);
+        }
+        return ModelBlueprint.For(model, TextEncoderConfig.FromPreset(model.Preset).VocabSize, model.MaxTokens);
     }
 
     /// <summary>
