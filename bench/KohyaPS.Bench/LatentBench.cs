@@ -51,7 +51,7 @@ public static class LatentBench
     }
 
     /// <summary>The bytes after a safetensors header: equal for equal tensors, whatever the metadata (run name, times) says.</summary>
-    private static byte[] TensorData(string path)
+    public static byte[] TensorData(string path)
     {
         var bytes = File.ReadAllBytes(path);
         long header = BitConverter.ToInt64(bytes, 0);

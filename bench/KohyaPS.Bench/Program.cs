@@ -12,7 +12,7 @@ if (options is null)
     Console.Error.WriteLine("""
         KohyaPS.Bench [--mode quick|normal|long] [--python <python with torch>] [--peer-script <unet_step.py>]
                       [--pwsh <pwsh.dll or pwsh>] [--manifest <KohyaPS.psd1>] [--results <dir>] [--work <dir>]
-                      [--only 1,2,3,4,5,6,7,8,11] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
+                      [--only 1,2,3,4,5,6,7,8,11,12] [--threads 2] [--steps tiny:32:5:2,small:64:3:0]
                       [--wait-for-idle <seconds>] [--peer-note <text>] [--crash-summary <json>] [--dataset-hash-summary <json>]
         Prints a table of ratios measured side by side and writes <results>/<yyyy-MM-dd>.md.
         """);
@@ -101,6 +101,13 @@ if (options.Runs(11))
     report.Try("latent cache", () => report.Latent = LatentBench.Measure(options.Work, plan.LatentResolution, plan.LatentSteps, plan.LatentRounds, Log), Log);
 }
 
+if (options.Runs(12))
+{
+    Log($"== 12. {plan.PrecisionPreset} {plan.PrecisionResolution}² steps: float32 vs bfloat16 (float32 masters) vs float32 with gradient checkpointing");
+    report.Try("precision", () => report.Precision = PrecisionBench.Measure(options.Work, plan.PrecisionPreset, plan.PrecisionResolution, plan.PrecisionSteps,
+        plan.PrecisionRounds, Log), Log);
+}
+
 if (options.CrashSummary is { } crash)
     report.Try("crash trials", () => report.Crash = CrashFigures.Load(crash), Log);
 if (options.DatasetHashSummary is { } hashing)
@@ -149,6 +156,10 @@ namespace KohyaPS.Bench
         public int LatentResolution { get; init; } = 32;
         public int LatentSteps { get; init; } = 20;
         public int LatentRounds { get; init; } = 3;
+        public string PrecisionPreset { get; init; } = "small";
+        public int PrecisionResolution { get; init; } = 32;
+        public int PrecisionSteps { get; init; } = 10;
+        public int PrecisionRounds { get; init; } = 3;
 
         public static Plan For(string mode) => mode switch
         {
@@ -163,6 +174,8 @@ namespace KohyaPS.Bench
                 PwshRounds = 2,
                 LatentSteps = 10,
                 LatentRounds = 2,
+                PrecisionSteps = 5,
+                PrecisionRounds = 2,
             },
             "long" => new Plan
             {

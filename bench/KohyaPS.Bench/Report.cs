@@ -34,6 +34,7 @@ public sealed class Report
     public CrashFigures? Crash { get; set; }
     public DatasetHashFigures? DatasetHash { get; set; }
     public LatentFigures? Latent { get; set; }
+    public PrecisionFigures? Precision { get; set; }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -118,6 +119,14 @@ public sealed class Report
                 $"{l.CachedMs.Describe("0.0")} ms", $"{l.UncachedMs.Describe("0.0")} ms", l.CachedOverUncached.Describe("0.00"), "≤ 1.00, same bits",
                 l.SameWeights ? Judge(l.CachedOverUncached, v => v <= 1.0) : "FAIL (weights differ)"));
             rows.Add(new Row($"11 filling the cache ({l.Images} images)", $"{l.FillMsPerImage.Describe("0.0")} ms/image", "", "", "info", "info"));
+        }
+        if (Precision is { } p)
+        {
+            rows.Add(new Row($"12 bfloat16 step (float32 masters) vs float32, {p.Label} ({p.Steps} steps, batch {StepBench.Batch})",
+                $"{p.Bfloat16Ms.Describe("0")} ms", $"{p.Float32Ms.Describe("0")} ms", p.Bfloat16OverFloat32.Describe("0.00"), "info", "info"));
+            rows.Add(new Row($"12 gradient checkpointing step vs plain, {p.Label}", $"{p.CheckpointingMs.Describe("0")} ms", $"{p.Float32Ms.Describe("0")} ms",
+                p.CheckpointingOverPlain.Describe("0.00"), "≤ 1.50, same bits",
+                p.CheckpointingSameWeights ? Judge(p.CheckpointingOverPlain, v => v <= 1.5) : "FAIL (weights differ)"));
         }
         return rows;
     }
@@ -322,6 +331,12 @@ public sealed class Report
           "that decodes every PNG and encodes it through the VAE at its step; the order alternates by round. Step time is the mean after two warm-up steps; " +
           "the fill cost is the difference of the two runs' start-ups per image. Both runs must end on the same weights, bit for bit " +
           "(the cache holds each image's posterior, and every step draws its latents with its own generator).");
+        L();
+        L("**12. Mixed precision and gradient checkpointing.** Three real `TrainingRunner.Run`s per round on the demo dataset " +
+          $"(batch {StepBench.Batch}, {StepBench.Threads} threads), the order rotating by round: float32; Resources.Dtype bfloat16 (the UNet and text encoder " +
+          "compute in bfloat16, the optimizer updates float32 masters); float32 with Resources.GradientCheckpointing (the UNet's blocks keep no activations " +
+          "and run again in backward). Step time is the mean after two warm-up steps. The checkpointed run must end on the float32 run's weights, bit for bit. " +
+          "Memory is not measured here: one process's peak working set would mix the three runs.");
         if (_errors.Count > 0)
         {
             L();
