@@ -181,6 +181,28 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
     }
 
     [Fact]
+    public void LatentLoraInBfloat16WithCheckpointingAndTheCacheResumesBitwise()
+    {
+        // Every memory option of issue 10 at once on the latent path: bf16 compute behind float32 masters, gradient
+        // checkpointing, cached latents, a LoRA with dropout; interrupted at step 2 and resumed.
+        var hp = LatentTrainingFixture.Config(4, h =>
+        {
+            h.Resources.Dtype = "bfloat16";
+            h.Resources.GradientCheckpointing = true;
+            h.Data.CacheLatents = true;
+            h.Network.Type = "lora";
+            h.Network.Dropout = 0.2;
+        });
+        var straight = _fx.Runs.Straight("latent-bf16-straight", hp, _fx.Demo);
+        var split = _fx.Runs.Interrupted("latent-bf16-split", hp, _fx.Demo, 2);
+        Assert.All(straight.Steps, s => Assert.True(double.IsFinite(s.Loss), $"step {s.Step}: loss {s.Loss}"));
+        AssertSameTensors(ModelFile(straight.FinalCheckpoint), ModelFile(split.FinalCheckpoint));
+        using var file = SafetensorsFile.Open(ModelFile(straight.FinalCheckpoint));
+        Assert.All(file.Entries, e => Assert.Equal(SafetensorsDtype.F32, e.Dtype)); // the float32 masters
+        Assert.Equal("bfloat16", straight.FinalState.Dtype);
+    }
+
+    [Fact]
     public void LatentLossFallsOnTheDemoDataset()
     {
         var recorder = new StepRecorder();
