@@ -120,9 +120,22 @@ noise_offset = 0.03
         $toml.Diffusion.PredictionType | Should -Be 'v_prediction'
         $toml.LRSchedule.WarmupSteps | Should -Be 50
         $toml.Diffusion.NoiseOffset | Should -Be 0.03
-        @($tw).Count | Should -Be 1
-        $tw[0].Message | Should -Match 'pretrained_model_name_or_path'
-        @($fw).Count | Should -Be 1
+        $toml.Model.Path | Should -Be 'sd15.safetensors'
+        $toml.Model.Preset | Should -Be 'sd15'
+        @($tw).Count | Should -Be 0
+        @($fw).Count | Should -Be 0
+    }
+
+    It 'trains a v2 configuration as nothing it is not: the model, v2 and cache_latents warn, the precision applies' {
+        $set = Import-KohyaHyperparameterSet -ArgumentList '--v2 --pretrained_model_name_or_path sd21.safetensors --cache_latents --mixed_precision bf16 --gradient_checkpointing' `
+            -WarningVariable w -WarningAction SilentlyContinue
+        $set.Model.Preset | Should -Be 'small'
+        $set.Model.Path | Should -Be ''
+        $set.Data.CacheLatents | Should -BeFalse
+        $set.Resources.Dtype | Should -Be 'bfloat16'
+        $set.Resources.GradientCheckpointing | Should -BeTrue
+        $keys = $w | ForEach-Object { if ($_.Message -match "'(\w+)' =") { $Matches[1] } } | Sort-Object
+        $keys | Should -Be @('cache_latents', 'pretrained_model_name_or_path', 'v2')
     }
 }
 

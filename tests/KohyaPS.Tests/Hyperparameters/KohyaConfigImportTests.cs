@@ -97,12 +97,17 @@ public sealed class KohyaConfigImportTests : IDisposable
         Assert.Equal(new[] { "a photo of sks cat --w 512 --h 512", "a drawing of sks cat" }, s.Sampling.Prompts);
         Assert.Equal(100, s.Sampling.SampleEveryNSteps);
         Assert.Equal("euler_a", s.Sampling.Sampler);
+        Assert.Equal("runwayml/stable-diffusion-v1-5", s.Model.Path); // as given
+        Assert.Equal("sd15", s.Model.Preset);
+        Assert.Equal(77, s.Model.MaxTokens); // kohya's 75 tokens plus start and end
+        Assert.True(s.Data.CacheLatents);     // the set is latent by then
+        Assert.Equal("float32", s.Resources.Dtype);
 
         // Every key is accounted for, and those that ask for something KohyaPS does not do are active (warnings).
         var active = result.NotApplied.Where(n => n.Active).Select(n => n.Key).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        Assert.Equal(new[] { "clip_skip", "epoch", "output_name", "pretrained_model_name_or_path", "some_future_option" }, active);
+        Assert.Equal(new[] { "clip_skip", "epoch", "output_name", "some_future_option" }, active);
         var quiet = result.NotApplied.Where(n => !n.Active).Select(n => n.Key).ToHashSet();
-        Assert.Superset(new HashSet<string> { "xformers", "cache_latents", "color_aug", "save_state", "noise_offset_type", "lr_scheduler_num_cycles" }, quiet);
+        Assert.Superset(new HashSet<string> { "xformers", "color_aug", "save_state", "noise_offset_type", "lr_scheduler_num_cycles" }, quiet);
         int keys = System.Text.Json.JsonDocument.Parse(GuiJson).RootElement.EnumerateObject().Count();
         Assert.Equal(keys, result.Applied.Select(a => a.Key.Split('.')[0]).Concat(result.NotApplied.Select(n => n.Key)).Distinct().Count());
         Assert.Contains("epochs", result.NotApplied.Single(n => n.Key == "epoch").Reason);
@@ -122,7 +127,108 @@ public sealed class KohyaConfigImportTests : IDisposable
         var eightBit = KohyaConfigImporter.ImportKohyaSsJson(Write("o.json", """{ "optimizer": "AdamW8bit", "LoRA_type": "Kohya LoCon", "mixed_precision": "bf16", "max_resolution": "768,512" }"""));
         Assert.Equal("AdamW", eightBit.Set.Optimizer.Type);
         Assert.Equal("none", eightBit.Set.Network.Type);
-        Assert.Equal(new[] { "LoRA_type", "max_resolution", "mixed_precision", "optimizer" }, eightBit.NotApplied.Where(n => n.Active).Select(n => n.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("bfloat16", eightBit.Set.Resources.Dtype);
+        Assert.Equal(new[] { "LoRA_type", "max_resolution", "optimizer" }, eightBit.NotApplied.Where(n => n.Active).Select(n => n.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("no", "float32")]
+    [InlineData("fp32", "float32")]
+    [InlineData("float32", "float32")]
+    [InlineData("bf16", "bfloat16")]
+    [InlineData("fp16", "float16")]
+    public void MixedPrecisionSetsTheComputeDtype(string kohya, string dtype)
+    {
+        var result = KohyaConfigImporter.ImportSdScriptsArguments(new[] { "--mixed_precision", kohya, "--gradient_checkpointing" });
+        Assert.Equal(dtype, result.Set.Resources.Dtype);
+        Assert.True(result.Set.Resources.GradientCheckpointing);
+        Assert.Empty(result.NotApplied);
+    }
+
+    [Fact]
+    public void PrecisionsKohyaPSDoesNotHaveAreNotApplied()
+    {
+        var result = KohyaConfigImporter.ImportKohyaSsJson(Write("p.json", """{ "mixed_precision": "fp8", "full_bf16": true, "full_fp16": false, "gradient_checkpointing": false }"""));
+        Assert.Equal("float32", result.Set.Resources.Dtype);
+        Assert.False(result.Set.Resources.GradientCheckpointing);
+        var precision = result.NotApplied.Single(n => n.Key == "mixed_precision");
+        Assert.True(precision.Active);
+        Assert.Contains("Resources.Dtype stays float32", precision.Reason);
+        var full = result.NotApplied.Single(n => n.Key == "full_bf16");
+        Assert.True(full.Active);
+        Assert.Contains("float32 master weights", full.Reason);
+        Assert.Contains("mixed_precision", full.Reason);
+        Assert.False(result.NotApplied.Single(n => n.Key == "full_fp16").Active);
+    }
+
+    [Fact]
+    public void ABaseModelIsLoadedAsStableDiffusion1()
+    {
+        var result = KohyaConfigImporter.ImportSdScriptsArguments(new[]
+            { "--cache_latents_to_disk", "--pretrained_model_name_or_path", "/models/sd15", "--max_token_length=75", "--vae", "/models/vae.safetensors" });
+        Assert.Equal("/models/sd15", result.Set.Model.Path);
+        Assert.Equal("sd15", result.Set.Model.Preset);
+        Assert.Equal(77, result.Set.Model.MaxTokens);
+        Assert.True(result.Set.Data.CacheLatents); // the base model is applied first, whatever the order of the flags
+        var vae = Assert.Single(result.NotApplied);
+        Assert.Equal("vae", vae.Key);
+        Assert.True(vae.Active);
+        Assert.Contains("the model's own VAE", vae.Reason);
+
+        var shorter = KohyaConfigImporter.ImportSdScriptsArguments(new[] { "--pretrained_model_name_or_path=m.safetensors", "--max_token_length", "40" });
+        Assert.Equal(42, shorter.Set.Model.MaxTokens);
+
+        var longer = KohyaConfigImporter.ImportKohyaSsJson(Write("long.json", """{ "pretrained_model_name_or_path": "m.safetensors", "max_token_length": "150" }"""));
+        Assert.Equal(77, longer.Set.Model.MaxTokens);
+        var tokens = longer.NotApplied.Single(n => n.Key == "max_token_length");
+        Assert.True(tokens.Active);
+        Assert.Contains("chunks", tokens.Reason);
+
+        var empty = KohyaConfigImporter.ImportKohyaSsJson(Write("empty.json", """{ "pretrained_model_name_or_path": "", "model_list": "custom" }"""));
+        Assert.Equal("small", empty.Set.Model.Preset);
+        Assert.Equal("", empty.Set.Model.Path);
+        Assert.All(empty.NotApplied, n => Assert.False(n.Active));
+
+        Assert.Equal("HyperparameterImportInvalidValue", Assert.Throws<KohyaException>(() =>
+            KohyaConfigImporter.ImportSdScriptsArguments(new[] { "--max_token_length", "many" })).ErrorId);
+    }
+
+    [Theory]
+    [InlineData("v2")]
+    [InlineData("sdxl")]
+    public void AV2OrSdxlModelDoesNotBecomeSd15(string architecture)
+    {
+        var result = KohyaConfigImporter.ImportKohyaSsJson(Write("other.json", $$"""{ "{{architecture}}": true, "pretrained_model_name_or_path": "other.safetensors", "cache_latents": true }"""));
+        Assert.Equal("small", result.Set.Model.Preset);
+        Assert.Equal("", result.Set.Model.Path);
+        Assert.False(result.Set.Data.CacheLatents);
+        var model = result.NotApplied.Single(n => n.Key == "pretrained_model_name_or_path");
+        Assert.True(model.Active);
+        Assert.Contains($"{architecture} is true", model.Reason);
+        Assert.True(result.NotApplied.Single(n => n.Key == architecture).Active);
+        Assert.True(result.NotApplied.Single(n => n.Key == "cache_latents").Active);
+
+        var off = KohyaConfigImporter.ImportKohyaSsJson(Write("sd1.json", $$"""{ "{{architecture}}": false, "pretrained_model_name_or_path": "sd1.safetensors" }"""));
+        Assert.Equal("sd15", off.Set.Model.Preset);
+    }
+
+    [Fact]
+    public void CachingLatentsNeedsALatentModel()
+    {
+        var pixels = KohyaConfigImporter.ImportSdScriptsArguments(new[] { "--cache_latents", "--resolution", "16" });
+        Assert.False(pixels.Set.Data.CacheLatents);
+        var note = Assert.Single(pixels.NotApplied);
+        Assert.Equal("cache_latents", note.Key);
+        Assert.True(note.Active);
+        Assert.Contains("needs a latent model", note.Reason);
+        Assert.Contains("small", note.Reason);
+
+        var off = KohyaConfigImporter.ImportKohyaSsJson(Write("off.json", """{ "cache_latents": false, "cache_latents_to_disk": false }"""));
+        Assert.Equal(2, off.NotApplied.Count(n => !n.Active && n.Key.StartsWith("cache_latents", StringComparison.Ordinal)));
+        Assert.DoesNotContain(off.NotApplied, n => n.Active);
+
+        var disk = KohyaConfigImporter.ImportKohyaSsJson(Write("disk.json", """{ "pretrained_model_name_or_path": "m", "cache_latents": false, "cache_latents_to_disk": true }"""));
+        Assert.True(disk.Set.Data.CacheLatents);
     }
 
     /// <summary>An sd-scripts --config_file TOML: sections are only grouping (sd-scripts flattens one level).</summary>
@@ -190,7 +296,10 @@ public sealed class KohyaConfigImportTests : IDisposable
         Assert.Equal("prompts.txt", s.Sampling.PromptsFile);
         Assert.Equal(1, s.Sampling.SampleEveryNEpochs);
         Assert.Equal(3, s.Saving.KeepLast);
-        Assert.Equal(new[] { "optimizer_args.foreach", "pretrained_model_name_or_path" }, result.NotApplied.Where(n => n.Active).Select(n => n.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("model.safetensors", s.Model.Path);
+        Assert.Equal("sd15", s.Model.Preset);
+        Assert.Equal("float32", s.Resources.Dtype);
+        Assert.Equal(new[] { "optimizer_args.foreach" }, result.NotApplied.Where(n => n.Active).Select(n => n.Key));
         Assert.Contains(result.NotApplied, n => n.Key == "xformers" && !n.Active);
     }
 
@@ -208,7 +317,8 @@ public sealed class KohyaConfigImportTests : IDisposable
         Assert.Equal(64, s.Data.Resolution);
         Assert.Equal(8, s.Network.Dim);
         Assert.Equal("none", s.Network.Type); // no network_module: the dim alone does not make a LoRA
-        Assert.Equal(new[] { "output_name" }, result.NotApplied.Where(n => n.Active).Select(n => n.Key));
+        Assert.Equal(new[] { "cache_latents", "output_name" }, result.NotApplied.Where(n => n.Active).Select(n => n.Key).Order(StringComparer.Ordinal));
+        Assert.False(s.Data.CacheLatents); // no base model: the set trains on pixels
         Assert.Contains(result.NotApplied, n => n.Value.Contains("accelerate launch train_network.py"));
 
         var split = KohyaConfigImporter.ImportSdScriptsArguments(new[] { "--learning_rate", "2e-4", "--flip_aug" });

@@ -1,5 +1,7 @@
 using System.Globalization;
 using KohyaPS.Engine.Optim;
+using KohyaPS.Engine.Precision;
+using KohyaPS.Engine.Training;
 using static KohyaPS.Engine.Hyperparameters.Interop.KohyaConfigFormat;
 
 namespace KohyaPS.Engine.Hyperparameters.Interop;
@@ -22,6 +24,8 @@ internal static class KohyaKeyMap
 
     public static IReadOnlyList<KohyaKey> Keys { get; } = new List<KohyaKey>
     {
+        new("pretrained_model_name_or_path", Both, BaseModel),
+        new("max_token_length", Both, MaxTokenLength),
         new("train_text_encoder", Both, Direct("Model.TrainTextEncoder")),
         new("network_train_unet_only", Both, (c, k, v) => WithBool(c, k, v, "Model.TrainTextEncoder", b => !b)),
         new("LoRA_type", Gui, (c, k, v) => NetworkType(c, k, v, "Standard")),
@@ -61,8 +65,11 @@ internal static class KohyaKeyMap
         new("keep_tokens", Both, Direct("Data.KeepTokens")),
         new("caption_dropout_rate", Both, Direct("Data.CaptionDropoutRate")),
         new("caption_extension", Both, Direct("Data.CaptionExtension")),
+        new("cache_latents", Both, CacheLatents),
+        new("cache_latents_to_disk", Both, CacheLatents),
 
-        new("mixed_precision", Both, Precision),
+        new("mixed_precision", Both, MixedPrecision),
+        new("gradient_checkpointing", Both, Direct("Resources.GradientCheckpointing")),
 
         new("max_train_steps", Both, ZeroIsUnset("Training.MaxSteps")),
         new("seed", Both, Direct("Training.Seed")),
@@ -79,20 +86,23 @@ internal static class KohyaKeyMap
         new("sample_sampler", Both, Direct("Sampling.Sampler")),
     };
 
-    private const string NoModel = "KohyaPS does not load base models in this version; Model.Preset picks the architecture";
+    /// <summary>kohya's default and CLIP's single chunk: 75 tokens between the start and end tokens.</summary>
+    private const int KohyaTokens = 75;
+
     private const string NotAHyperparameter = "not a hyperparameter";
     private const string SpeedOnly = "speed or memory only; no effect on what is trained";
     private const string LoggingOnly = "logging or upload only; no effect on what is trained";
     private const string NotAvailable = "not available in this version";
+    private const string HalfWeights = "half-precision weights are " + NotAvailable
+        + ": KohyaPS always keeps float32 master weights; mixed_precision sets the compute dtype (Resources.Dtype)";
 
     /// <summary>Keys with no option, and why; any other unmapped key gets "no KohyaPS option".</summary>
     public static IReadOnlyDictionary<string, KnownKey> Known { get; } = new Dictionary<string, KnownKey>(StringComparer.Ordinal)
     {
-        ["pretrained_model_name_or_path"] = new(NoModel),
-        ["model_list"] = new(NoModel),
-        ["vae"] = new(NoModel),
-        ["v2"] = new("Stable Diffusion 2 models are " + NotAvailable),
-        ["sdxl"] = new("SDXL models are " + NotAvailable),
+        ["model_list"] = new("the kohya_ss GUI's model picker; pretrained_model_name_or_path names the model", NeverActive: true),
+        ["vae"] = new("a separate VAE is not loaded: the model's own VAE (pretrained_model_name_or_path) encodes the images"),
+        ["v2"] = new("Stable Diffusion 2 models are " + NotAvailable + " (KohyaPS loads Stable Diffusion 1.x)"),
+        ["sdxl"] = new("SDXL models are " + NotAvailable + " (KohyaPS loads Stable Diffusion 1.x)"),
         ["train_data_dir"] = new(NotAHyperparameter + ": give the dataset to -DatasetPath"),
         ["reg_data_dir"] = new(NotAHyperparameter + ": regularisation images are a subset of the dataset (-DatasetPath, is_reg)"),
         ["dataset_config"] = new(NotAHyperparameter + ": give the dataset TOML to -DatasetPath"),
@@ -104,17 +114,16 @@ internal static class KohyaKeyMap
         ["max_train_epochs"] = new("KohyaPS counts a run's length in optimizer steps: set Training.MaxSteps (epochs x images x repeats / batch size)"),
         ["save_state"] = new("KohyaPS always saves the full training state", Inert: true),
         ["save_model_as"] = new("checkpoints are always safetensors", Inert: "safetensors"),
-        ["save_precision"] = new("checkpoints keep the training dtype (float32)", Inert: "float"),
+        ["save_precision"] = new("checkpoints keep the float32 master weights", Inert: "float"),
         ["save_last_n_steps"] = new("KohyaPS keeps checkpoints by count (Saving.KeepLast, Saving.KeepEvery), not by a window of steps"),
         ["loss_type"] = new("KohyaPS trains with the L2 (mean squared error) loss", Inert: "l2"),
         ["prior_loss_weight"] = new("regularisation images count with weight 1", Inert: 1.0),
         ["noise_offset_type"] = new("only the original offset noise is available (Multires noise is not)", Inert: "Original"),
         ["clip_skip"] = new("clip skip is " + NotAvailable, Inert: 1.0),
-        ["max_token_length"] = new("the demo text encoder counts words, not CLIP tokens: set Model.MaxTokens"),
         ["color_aug"] = new("colour augmentation is " + NotAvailable),
         ["random_crop"] = new("random crops are " + NotAvailable),
-        ["full_fp16"] = new("half-precision training is " + NotAvailable),
-        ["full_bf16"] = new("half-precision training is " + NotAvailable),
+        ["full_fp16"] = new(HalfWeights),
+        ["full_bf16"] = new(HalfWeights),
         ["learning_rate_te"] = new("a separate text encoder rate is " + NotAvailable + " for full training; the text encoder uses Optimizer.LearningRate"),
         ["learning_rate_te1"] = new("SDXL text encoder rates are " + NotAvailable),
         ["learning_rate_te2"] = new("SDXL text encoder rates are " + NotAvailable),
@@ -124,9 +133,6 @@ internal static class KohyaKeyMap
         ["xformers"] = new(SpeedOnly, NeverActive: true),
         ["sdpa"] = new(SpeedOnly, NeverActive: true),
         ["mem_eff_attn"] = new(SpeedOnly, NeverActive: true),
-        ["cache_latents"] = new(SpeedOnly, NeverActive: true),
-        ["cache_latents_to_disk"] = new(SpeedOnly, NeverActive: true),
-        ["gradient_checkpointing"] = new(SpeedOnly, NeverActive: true),
         ["max_data_loader_n_workers"] = new(SpeedOnly, NeverActive: true),
         ["persistent_data_loader_workers"] = new(SpeedOnly, NeverActive: true),
         ["num_cpu_threads_per_process"] = new(SpeedOnly + " here (Resources.Threads sets libtorch's threads)", NeverActive: true),
@@ -153,11 +159,49 @@ internal static class KohyaKeyMap
             c.Apply(k, option, v);
     };
 
-    private static void WithBool(ImportContext c, string key, object? value, string option, Func<bool, object> map)
+    private static void WithBool(ImportContext c, string key, object? value, string option, Func<bool, object> map) =>
+        c.Apply(key, option, map(Bool(c, key, value)));
+
+    private static bool Bool(ImportContext c, string key, object? value) =>
+        HyperparameterValues.TryConvert(value, typeof(bool), out var b) ? (bool)b! : throw c.Invalid(key, value, "true or false");
+
+    /// <summary>
+    /// kohya's SD 1.x base model: the weights (a diffusers folder or a single file, as given) on the sd15 preset, with
+    /// kohya's caption length (75 tokens plus start and end; max_token_length, applied next, may change it). A v2 or
+    /// sdxl configuration names a model KohyaPS cannot load, so it is not applied rather than trained as SD 1.x.
+    /// </summary>
+    private static void BaseModel(ImportContext c, string key, object? value)
     {
-        if (!HyperparameterValues.TryConvert(value, typeof(bool), out var b))
-            throw c.Invalid(key, value, "true or false");
-        c.Apply(key, option, map((bool)b!));
+        string? other = new[] { "v2", "sdxl" }.FirstOrDefault(k => c.Raw.TryGetValue(k, out var flag) && !ImportContext.IsOff(flag));
+        if (other is not null)
+        {
+            c.NotApplied(key, value, $"{other} is true: the model is {(other == "v2" ? "Stable Diffusion 2" : "SDXL")}, which is {NotAvailable}; Model.Preset stays {c.Set.Model.Preset}");
+            return;
+        }
+        c.Apply(key, "Model.Path", value);
+        c.Apply(key, "Model.Preset", "sd15");
+        c.Apply(key, "Model.MaxTokens", KohyaTokens + 2);
+    }
+
+    private static void MaxTokenLength(ImportContext c, string key, object? value)
+    {
+        if (!HyperparameterValues.TryConvert(value, typeof(int), out var n) || (int)n! < 1)
+            throw c.Invalid(key, value, $"a caption length in tokens ({KohyaTokens}, 150 or 225)");
+        if ((int)n <= KohyaTokens)
+            c.Apply(key, "Model.MaxTokens", (int)n + 2);
+        else
+            c.NotApplied(key, value, $"captions over {KohyaTokens} tokens need encoding in several {KohyaTokens}-token chunks, which is {NotAvailable}; Model.MaxTokens stays {c.Set.Model.MaxTokens}");
+    }
+
+    /// <summary>cache_latents and cache_latents_to_disk: KohyaPS's one cache (on disk), for latent presets only.</summary>
+    private static void CacheLatents(ImportContext c, string key, object? value)
+    {
+        if (!Bool(c, key, value))
+            c.NotApplied(key, value, "false: latents are not cached", active: false);
+        else if (!ModelBlueprint.IsLatentPreset(c.Set.Model.Preset ?? ""))
+            c.NotApplied(key, value, $"caching latents needs a latent model (pretrained_model_name_or_path, or Model.Preset sd15 or tiny-sd); Model.Preset {c.Set.Model.Preset} trains on pixels, which need no encoding");
+        else
+            c.Apply(key, "Data.CacheLatents", true);
     }
 
     private static void NetworkType(ImportContext c, string key, object? value, string lora)
@@ -250,13 +294,20 @@ internal static class KohyaKeyMap
             throw c.Invalid(key, value, "a side in pixels, or \"width,height\"");
     }
 
-    private static void Precision(ImportContext c, string key, object? value)
+    /// <summary>accelerate's mixed precision: the compute dtype; KohyaPS keeps float32 master weights either way, as kohya does.</summary>
+    private static void MixedPrecision(ImportContext c, string key, object? value)
     {
-        string text = Convert.ToString(value, CultureInfo.InvariantCulture)!.Trim();
-        if (text.Equals("no", StringComparison.OrdinalIgnoreCase) || text.Equals("float32", StringComparison.OrdinalIgnoreCase) || text.Equals("fp32", StringComparison.OrdinalIgnoreCase))
-            c.Apply(key, "Resources.Dtype", "float32");
+        string? dtype = Convert.ToString(value, CultureInfo.InvariantCulture)!.Trim().ToLowerInvariant() switch
+        {
+            "no" or "fp32" or "float32" => ComputeDtype.Float32,
+            "bf16" or "bfloat16" => ComputeDtype.BFloat16,
+            "fp16" or "float16" => ComputeDtype.Float16,
+            _ => null,
+        };
+        if (dtype is null)
+            c.NotApplied(key, value, $"not a precision KohyaPS has (no, bf16, fp16); Resources.Dtype stays {c.Set.Resources.Dtype}");
         else
-            c.NotApplied(key, value, $"mixed precision is {NotAvailable}; Resources.Dtype stays {c.Set.Resources.Dtype}");
+            c.Apply(key, "Resources.Dtype", dtype);
     }
 
     private static double? Number(ImportContext c, string key) =>
