@@ -149,6 +149,40 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
     }
 
     [Fact]
+    public void CtrlCWhileTheCacheFillsStopsTheRunAndTheNextStartFinishesTheFill()
+    {
+        var hp = LatentTrainingFixture.Config(tweak: h => h.Data.CacheLatents = true);
+        string run = Temp("cache-ctrl-c");
+        using var cts = new CancellationTokenSource();
+        var notes = new CancelOnCaching(cts, afterImages: 4);
+        var stopped = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = run }, notes, cts.Token);
+        Assert.Equal("Stopped", stopped.Status);
+        Assert.Equal(0, stopped.FinalStep);
+        int cached = Directory.GetFiles(Path.Combine(run, "cache", "latents"), "*.safetensors", SearchOption.AllDirectories).Length;
+        Assert.InRange(cached, 4, 11); // what was written stays; the rest was never started
+
+        Assert.Null(stopped.LatestCheckpoint); // stopped before its first step: nothing to save, so the folder can start again
+
+        var again = new Notes();
+        var done = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = run }, again, CancellationToken.None);
+        Assert.Equal(6, done.FinalStep);
+        Assert.Contains(again.Verbose, v => v.Contains($"{cached} of 12 samples cached already, {12 - cached} encoded", StringComparison.Ordinal));
+        Assert.Equal(12, Directory.GetFiles(Path.Combine(run, "cache", "latents"), "*.safetensors", SearchOption.AllDirectories).Length);
+        AssertSameTensors(ModelFile(_fx.Straight.FinalCheckpoint), ModelFile(done.LatestCheckpoint!));
+    }
+
+    private sealed class CancelOnCaching(CancellationTokenSource cts, int afterImages) : ITrainingObserver
+    {
+        public void Progress(KohyaTrainingProgress progress)
+        {
+            if (progress.Phase == KohyaTrainingProgress.CachingLatentsPhase && progress.Step >= afterImages)
+                cts.Cancel();
+        }
+        public void Warning(string message) { }
+        public void Verbose(string message) { }
+    }
+
+    [Fact]
     public void DamagedCacheEntryIsEncodedAgainWithAWarningAndTheRunIsUnchanged()
     {
         var hp = LatentTrainingFixture.Config(3, h => h.Data.CacheLatents = true);

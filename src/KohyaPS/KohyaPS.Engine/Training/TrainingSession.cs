@@ -65,8 +65,18 @@ internal sealed class TrainingSession : IDisposable
     {
         long startStep = _context.State.GlobalStep;
         if (_context.Hyperparameters.Data.CacheLatents && _context.Model.Vae is not null)
-            _context.Inputs = new ModelInputs(_context.Data, _context.Model,
-                LatentCaching.Open(_context.Identity, _context.Hyperparameters, _context.Data, _context.Model, _context.Observer, cancellation));
+        {
+            try
+            {
+                _context.Inputs = new ModelInputs(_context.Data, _context.Model,
+                    LatentCaching.Open(_context.Identity, _context.Hyperparameters, _context.Data, _context.Model, _context.Observer, cancellation));
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                // Ctrl+C while the cache fills: the entries written so far stay; the trainer sees the cancellation
+                // before its first step and stops (and saves) the way it always does.
+            }
+        }
         var losses = new LossWindow();
         _hooks.Add(losses);
         var clock = System.Diagnostics.Stopwatch.StartNew();
