@@ -1,6 +1,3 @@
-using KohyaPS.Contracts;
-using KohyaPS.Engine.Training;
-
 namespace KohyaPS.Bench;
 
 /// <summary>Figure 11: tiny-sd steps reading latents from the latent cache against steps that decode and encode every image.</summary>
@@ -63,10 +60,6 @@ public static class LatentBench
         var hp = StepBench.Hyperparameters("tiny-sd", resolution, Warmup + steps);
         hp.Model.MaxTokens = 40;
         hp.Data.CacheLatents = cached;
-        string output = Path.Combine(work, "latent-runs", $"{(cached ? "cached" : "uncached")}-{Guid.NewGuid():N}");
-        var clock = new StepClock();
-        var result = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = dataset, OutputPath = output, ExtraHooks = new[] { clock } },
-            NullTrainingObserver.Instance, CancellationToken.None);
-        return (clock, Path.Combine(result.LatestCheckpoint!, "model.safetensors"));
+        return StepBench.RunToCheckpoint(Path.Combine(work, "latent-runs"), dataset, hp, cached ? "cached" : "uncached");
     }
 }

@@ -1,5 +1,3 @@
-using KohyaPS.Engine.Training;
-
 namespace KohyaPS.Bench;
 
 /// <summary>Figure 12: the same run in float32, in bfloat16 (float32 masters), and in float32 with gradient checkpointing.</summary>
@@ -57,10 +55,6 @@ public static class PrecisionBench
         var hp = StepBench.Hyperparameters(preset, resolution, Warmup + steps);
         hp.Resources.Dtype = mode == Mode.Bfloat16 ? "bfloat16" : "float32";
         hp.Resources.GradientCheckpointing = mode == Mode.Checkpointing;
-        string output = Path.Combine(work, "precision-runs", $"{mode}-{Guid.NewGuid():N}");
-        var clock = new StepClock();
-        var result = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = dataset, OutputPath = output, ExtraHooks = new[] { clock } },
-            NullTrainingObserver.Instance, CancellationToken.None);
-        return (clock, Path.Combine(result.LatestCheckpoint!, "model.safetensors"));
+        return StepBench.RunToCheckpoint(Path.Combine(work, "precision-runs"), dataset, hp, mode.ToString());
     }
 }

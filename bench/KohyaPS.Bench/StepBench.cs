@@ -115,6 +115,16 @@ public static class StepBench
         return clock;
     }
 
+    /// <summary>Runs <paramref name="hp"/> to its end with a step clock; returns the clock and the final checkpoint's model.safetensors (the run folder is kept until the caller deletes <paramref name="folder"/>).</summary>
+    public static (StepClock Clock, string Model) RunToCheckpoint(string folder, string dataset, KohyaHyperparameterSet hp, string tag)
+    {
+        string output = Path.Combine(folder, $"{tag}-{Guid.NewGuid():N}");
+        var clock = new StepClock();
+        var result = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = dataset, OutputPath = output, ExtraHooks = new[] { clock } },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        return (clock, Path.Combine(result.LatestCheckpoint!, "model.safetensors"));
+    }
+
     /// <summary>
     /// Interleaves at step granularity inside one real run: after each engine step (once its built-in hooks have
     /// run) a hook runs one bare step, one peer step, a matmul probe and the engine-only diagnostics, then hands back. An engine step is timed
