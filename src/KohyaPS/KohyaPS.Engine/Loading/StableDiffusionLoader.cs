@@ -145,7 +145,7 @@ public static class StableDiffusionLoader
             }
         }
 
-        using var rng = torch.random.get_rng_state();
+        using var generator = DefaultGeneratorScope.Preserve();
         UNet2DConditionModel? unet = null;
         AutoencoderKL? vae = null;
         TextEncoder? text = null;
@@ -173,10 +173,6 @@ public static class StableDiffusionLoader
             vae?.Dispose();
             text?.Dispose();
             throw;
-        }
-        finally
-        {
-            torch.random.set_rng_state(rng);
         }
     }
 

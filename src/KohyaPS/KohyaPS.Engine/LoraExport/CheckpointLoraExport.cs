@@ -112,16 +112,9 @@ public static class CheckpointLoraExport
     private static Dictionary<string, Tensor> InitialWeights(KohyaHyperparameterSet hp, CheckpointState state)
     {
         var tokenizer = CaptionTokenizers.FromState(hp.Model, state.Tokenizer, "state.json");
-        using var rng = torch.random.get_rng_state();
-        try
-        {
-            using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, CPU);
-            return model.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
-        }
-        finally
-        {
-            torch.random.set_rng_state(rng);
-        }
+        using var generator = DefaultGeneratorScope.Preserve();
+        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, CPU);
+        return model.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
     }
 
     /// <summary>

@@ -25,25 +25,18 @@ public static class LoraParameterCounter
             ?? throw new ArgumentException("The Network section is not a LoRA (Network.Type lora).", nameof(network));
         var meta = new Device(DeviceType.META);
         // Initialisers draw from the default generator even on meta: put its state back afterwards.
-        using var rng = torch.random.get_rng_state();
-        try
+        using var generator = DefaultGeneratorScope.Preserve();
+        using var unetModel = new UNet2DConditionModel(unet, meta);
+        using var textModel = new TextEncoder(text, meta);
+        using var lora = LoraNetwork.Inject(unetModel, textModel, settings);
+        long inUNet = 0, inText = 0;
+        foreach (var (name, p) in lora.Parameters())
         {
-            using var unetModel = new UNet2DConditionModel(unet, meta);
-            using var textModel = new TextEncoder(text, meta);
-            using var lora = LoraNetwork.Inject(unetModel, textModel, settings);
-            long inUNet = 0, inText = 0;
-            foreach (var (name, p) in lora.Parameters())
-            {
-                if (name.StartsWith(LoraNetwork.UNetPrefix, StringComparison.Ordinal))
-                    inUNet += p.numel();
-                else
-                    inText += p.numel();
-            }
-            return (inUNet, inText);
+            if (name.StartsWith(LoraNetwork.UNetPrefix, StringComparison.Ordinal))
+                inUNet += p.numel();
+            else
+                inText += p.numel();
         }
-        finally
-        {
-            torch.random.set_rng_state(rng);
-        }
+        return (inUNet, inText);
     }
 }

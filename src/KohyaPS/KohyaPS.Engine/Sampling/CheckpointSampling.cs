@@ -2,6 +2,7 @@ using System.Globalization;
 using KohyaPS.Contracts;
 using KohyaPS.Engine.Checkpoints;
 using KohyaPS.Engine.Diffusion;
+using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Native;
 using KohyaPS.Engine.Training;
 using TorchSharp;
@@ -100,17 +101,8 @@ public static class CheckpointSampling
         var device = hp.Resources.Device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && torch.cuda.is_available()
             ? torch.device(hp.Resources.Device) : torch.CPU;
         TrainingModel model;
-        using (var rng = torch.random.get_rng_state())
-        {
-            try
-            {
-                model = TrainingModel.Create(hp.Model, saved.Tokenizer(hp.Model), hp.Training.Seed, device, hp.Network);
-            }
-            finally
-            {
-                torch.random.set_rng_state(rng);
-            }
-        }
+        using (DefaultGeneratorScope.Preserve())
+            model = TrainingModel.Create(hp.Model, saved.Tokenizer(hp.Model), hp.Training.Seed, device, hp.Network);
         try
         {
             model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);

@@ -162,16 +162,9 @@ public sealed class TrainingModel : IDisposable
         var meta = new Device(DeviceType.META);
         // Initialisers draw from the default generator even on meta; put its state back so checking a
         // checkpoint never shifts the random stream of whatever runs next on this process.
-        using var rng = torch.random.get_rng_state();
-        try
-        {
-            return Assemble(new UNet2DConditionModel(blueprint.UNet, meta), new TextEncoder(blueprint.TextEncoder, meta), null,
-                new LayoutTokenizer(vocabularySize, maxLength), meta, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource, ScalarType.Float32);
-        }
-        finally
-        {
-            torch.random.set_rng_state(rng);
-        }
+        using var generator = DefaultGeneratorScope.Preserve();
+        return Assemble(new UNet2DConditionModel(blueprint.UNet, meta), new TextEncoder(blueprint.TextEncoder, meta), null,
+            new LayoutTokenizer(vocabularySize, maxLength), meta, settings.TrainTextEncoder, lora, LoraBaseHash.SeedSource, ScalarType.Float32);
     }
 
     private static TrainingModel Assemble(UNet2DConditionModel unet, TextEncoder text, AutoencoderKL? vae, ICaptionTokenizer tokenizer, Device device,
