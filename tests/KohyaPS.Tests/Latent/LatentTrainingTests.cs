@@ -365,6 +365,24 @@ public sealed class LatentTrainingTests : IClassFixture<LatentTrainingFixture>
     }
 
     [Fact]
+    public void DiffusersFolderWithoutATokenizerTrainsWithModelTokenizerPath()
+    {
+        string model = _fx.WriteDiffusersFolder("sd-no-tokenizer", seed: 95);
+        string tokenizer = Temp("tokenizer-elsewhere");
+        Directory.Move(Path.Combine(model, "tokenizer"), tokenizer);
+        var hp = LatentTrainingFixture.Config(2, h => h.Model.Path = model);
+        var missing = Assert.Throws<KohyaException>(() => TrainingRunner.Run(
+            new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("no-tokenizer") }, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Equal("TokenizerMissing", missing.ErrorId);
+
+        // The folder's own tokenizer/ is not needed (nor read) when Model.TokenizerPath names one.
+        hp.Model.TokenizerPath = tokenizer;
+        var done = TrainingRunner.Run(new TrainingRequest { Hyperparameters = hp, DatasetPath = _fx.Demo, OutputPath = Temp("tokenizer-elsewhere-run") },
+            NullTrainingObserver.Instance, CancellationToken.None);
+        Assert.Equal(2, done.FinalStep);
+    }
+
+    [Fact]
     public void SingleFileModelPathNeedsATokenizerPath()
     {
         string folder = _fx.WriteDiffusersFolder("sd-for-file", seed: 91);

@@ -25,4 +25,10 @@ public sealed record StableDiffusionLoadOptions
 
     /// <summary>Length of tokenized captions for the folder's tokenizer (CLIP: 77).</summary>
     public int MaxTokens { get; init; } = 77;
+
+    /// <summary>
+    /// Read a diffusers folder's <c>tokenizer/</c> (it must then be there). Training turns this off: it builds its
+    /// tokenizer itself (Model.TokenizerPath may name another), so the folder's files are neither read twice nor required.
+    /// </summary>
+    public bool LoadTokenizer { get; init; } = true;
 }

@@ -62,8 +62,9 @@ public static class StableDiffusionLoader
         var vaeConfig = DiffusersConfigJson.ReadVae(Path.Combine(folder, "vae", "config.json"));
         var textConfig = DiffusersConfigJson.ReadTextEncoder(Path.Combine(folder, "text_encoder", "config.json"));
         string unetPath = WeightsFile(folder, UNetWeights), vaePath = WeightsFile(folder, VaeWeights), textPath = WeightsFile(folder, TextEncoderWeights);
-        var tokenizer = ClipTokenizer.FromFiles(Required(Path.Combine(folder, "tokenizer", "vocab.json")),
-            Required(Path.Combine(folder, "tokenizer", "merges.txt")), options.MaxTokens);
+        var tokenizer = options.LoadTokenizer
+            ? ClipTokenizer.FromFiles(Required(Path.Combine(folder, "tokenizer", "vocab.json")), Required(Path.Combine(folder, "tokenizer", "merges.txt")), options.MaxTokens)
+            : null;
 
         using var unetFile = SafetensorsFile.Open(unetPath);
         using var vaeFile = SafetensorsFile.Open(vaePath);

@@ -20,7 +20,7 @@ public sealed class StableDiffusionModels : IDisposable
     public AutoencoderKL Vae { get; }
     public TextEncoder TextEncoder { get; }
 
-    /// <summary>The CLIP tokenizer from a diffusers folder's <c>tokenizer/</c>; null for a single file (they carry none).</summary>
+    /// <summary>The CLIP tokenizer from a diffusers folder's <c>tokenizer/</c>; null for a single file (they carry none) and when not asked for (<see cref="StableDiffusionLoadOptions.LoadTokenizer"/>).</summary>
     public ClipTokenizer? Tokenizer { get; }
 
     /// <summary>The folder or file the weights came from.</summary>

@@ -138,6 +138,7 @@ public sealed class TrainingModel : IDisposable
             var loaded = StableDiffusionLoader.Load(settings.Path, new StableDiffusionLoadOptions
             {
                 Device = device, UNet = blueprint.UNet, Vae = blueprint.Vae!, TextEncoder = blueprint.TextEncoder, MaxTokens = tokenizer.MaxLength,
+                LoadTokenizer = false, // the caller's tokenizer is the run's (CaptionTokenizers), possibly from Model.TokenizerPath
             });
             torch.manual_seed(seed);
             return Assemble(loaded.UNet, loaded.TextEncoder, loaded.Vae, tokenizer, device, settings.TrainTextEncoder, lora,
