@@ -5,6 +5,7 @@ using KohyaPS.Engine.Datasets;
 using KohyaPS.Engine.Hyperparameters;
 using KohyaPS.Engine.Models;
 using KohyaPS.Engine.Native;
+using TorchSharp;
 
 namespace KohyaPS.Engine.Training;
 
@@ -38,10 +39,7 @@ public static class TrainingRunner
         foreach (var w in data.Index.Warnings) observer.Warning(w);
         var threads = TrainingSession.ApplyThreads(hp.Resources.Threads);
         observer.Verbose($"Training {hp.Model.Preset} on {data.Index.Count} images ({data.BatchesPerEpoch(0)} batches per epoch), {threads} threads.");
-        var tokenizer = CaptionTokenizers.ForNewRun(hp.Model, data.Captions);
-        CheckImageSizes(hp, tokenizer);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, TrainingSession.DeviceFor(hp), hp.Network, hp.Resources.Dtype);
-        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
+        using var model = BuildModel(hp, CaptionTokenizers.ForNewRun(hp.Model, data.Captions), TrainingSession.DeviceFor(hp));
         var warnings = StartingWeights(model, request.NetworkWeightsPath, observer);
         var identity = new RunIdentity(Path.GetFileName(run), run, Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), DateTime.UtcNow);
         var segment = new SegmentRecord { SegmentId = identity.SegmentId, StartedUtc = identity.SegmentStartedUtc, StartStep = 0, Warnings = warnings.ToList() };
@@ -84,10 +82,7 @@ public static class TrainingRunner
         var device = TrainingSession.DeviceFor(hp);
         foreach (var w in ContinuityWarnings(saved, threads)) Warn(w);
 
-        var tokenizer = saved.Tokenizer(hp.Model);
-        CheckImageSizes(hp, tokenizer);
-        using var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, device, hp.Network, hp.Resources.Dtype);
-        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
+        using var model = BuildModel(hp, saved.Tokenizer(hp.Model), device);
         model.EnsureSameBase(saved.ReadModelMetadata(), saved.ModelPath);
         saved.LoadWeightsInto(model);
         var identity = new RunIdentity(saved.State.RunName, run, saved.State.RunId, Guid.NewGuid().ToString("N"), DateTime.UtcNow);
@@ -199,6 +194,15 @@ public static class TrainingRunner
             observer.Verbose($"Created the demo dataset in '{path}' ({summary.Count} images).");
         }
         return path;
+    }
+
+    /// <summary>The model a segment trains: sizes checked first, then built (seeded or from Model.Path) in Resources.Dtype.</summary>
+    private static TrainingModel BuildModel(KohyaHyperparameterSet hp, ICaptionTokenizer tokenizer, torch.Device device)
+    {
+        CheckImageSizes(hp, tokenizer);
+        var model = TrainingModel.Create(hp.Model, tokenizer, hp.Training.Seed, device, hp.Network, hp.Resources.Dtype);
+        model.UNet.GradientCheckpointing = hp.Resources.GradientCheckpointing;
+        return model;
     }
 
     /// <summary>
